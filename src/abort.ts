@@ -1,0 +1,55 @@
+/**
+ * Per-statement timeouts and cancellation.
+ *
+ * @module
+ */
+
+import { QueryError } from "./errors.ts";
+
+/** Options every query takes. */
+export interface QueryOptions {
+  /** Cancels the statement (on the server too) when aborted. */
+  signal?: AbortSignal;
+  /** Cancels the statement after this many milliseconds. */
+  timeout?: number;
+  /** Autocommit only: run on a read replica when one is healthy. */
+  readOnly?: boolean;
+}
+
+/**
+ * Combines a caller's signal and a timeout into one signal; `clear()` stops
+ * the timer. Returns no signal when neither was asked for.
+ *
+ * @example
+ * ```ts
+ * import { deadline } from "./abort.ts";
+ * const d = deadline(undefined, 50);
+ * console.assert(d.signal !== undefined);
+ * d.clear();
+ * ```
+ */
+export function deadline(signal?: AbortSignal, timeout?: number): { signal?: AbortSignal; clear: () => void } {
+  if (!timeout) return { signal, clear: () => {} };
+  const ctl = new AbortController();
+  const timer = setTimeout(
+    () => ctl.abort(new DOMException(`statement timed out after ${timeout} ms`, "TimeoutError")),
+    timeout,
+  );
+  return {
+    signal: signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal,
+    clear: () => clearTimeout(timer),
+  };
+}
+
+/**
+ * Turns the server's "canceling statement due to user request" into an error
+ * that says why we cancelled: the caller's abort or the timeout.
+ */
+export function explainCancel(error: unknown, signal: AbortSignal | undefined): unknown {
+  if (!signal?.aborted || !(error instanceof QueryError) || error.code !== "57014") return error;
+  const reason = signal.reason as { message?: unknown } | undefined;
+  const why = typeof reason?.message === "string" ? reason.message : "aborted";
+  return new QueryError({ code: "57014", message: `statement cancelled: ${why}`, severity: "ERROR" }, {
+    cause: error,
+  });
+}

@@ -1,0 +1,40 @@
+/**
+ * How error messages show a value that was found where something else was
+ * expected. Secret keys use {@linkcode describeKind}, which never shows the value.
+ *
+ * @module
+ */
+
+/**
+ * The value as it appears in an error message: strings quoted, lists and
+ * objects summarised (their items may hold secrets).
+ *
+ * @example
+ * ```ts
+ * import { describeValue } from "./describe.ts";
+ * console.assert(describeValue("54x") === '"54x"');
+ * console.assert(describeValue(-1) === "-1");
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
+  return describeKind(value);
+}
+
+/**
+ * What kind of value was found, without the value itself.
+ *
+ * @example
+ * ```ts
+ * import { describeKind } from "./describe.ts";
+ * console.assert(describeKind(12345) === "a number");
+ * console.assert(describeKind(["a"]) === "a list");
+ * ```
+ */
+export function describeKind(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return typeof value === "number" ? "a number" : `a ${typeof value}`;
+}

@@ -1,0 +1,67 @@
+/**
+ * The environment as a configuration source: libpq's PG* variables, the
+ * lowest layer above the defaults, and `DATABASE_URL`.
+ *
+ * @module
+ */
+
+import type { Env } from "./interpolate.ts";
+import { entriesLayer, type Layer, urlLayer } from "./layers.ts";
+
+/**
+ * libpq's variables and the key each fills.
+ *
+ * @example
+ * ```ts
+ * import { PG_VARIABLES } from "./env.ts";
+ * console.assert(PG_VARIABLES.PGDATABASE === "dbname" && PG_VARIABLES.PGAPPNAME === "application_name");
+ * ```
+ */
+export const PG_VARIABLES: Readonly<Record<string, string>> = {
+  PGHOST: "host",
+  PGPORT: "port",
+  PGUSER: "user",
+  PGPASSWORD: "password",
+  PGDATABASE: "dbname",
+  PGSSLMODE: "sslmode",
+  PGAPPNAME: "application_name",
+  PGCONNECT_TIMEOUT: "connect_timeout",
+  PGSSLROOTCERT: "sslrootcert",
+  PGSSLCERT: "sslcert",
+  PGSSLKEY: "sslkey",
+  PGTARGETSESSIONATTRS: "target_session_attrs",
+  PGLOADBALANCEHOSTS: "load_balance_hosts",
+};
+
+/**
+ * The layer of the PG* variables set (non-empty) in `env`; each value's
+ * source is its variable's name. Like libpq, `PGHOST` and `PGPORT` may be
+ * comma-separated lists.
+ *
+ * @example
+ * ```ts
+ * import { pgEnvLayer } from "./env.ts";
+ * const layer = pgEnvLayer({ PGHOST: "db", PGPORT: "6432", HOME: "/root" });
+ * console.assert(layer.settings.get("port")?.source === "PGPORT" && layer.settings.size === 2);
+ * ```
+ */
+export function pgEnvLayer(env: Env): Layer {
+  const entries = Object.entries(PG_VARIABLES).map(([name, key]) => ({ key, value: env[name], source: name }));
+  return entriesLayer(entries);
+}
+
+/**
+ * The layer of `DATABASE_URL`, or `undefined` when it is unset or empty.
+ *
+ * @example
+ * ```ts
+ * import { databaseUrlLayer } from "./env.ts";
+ * const layer = databaseUrlLayer({ DATABASE_URL: "postgres://app@db/shop" });
+ * console.assert(layer?.settings.get("dbname")?.source === "DATABASE_URL");
+ * console.assert(databaseUrlLayer({}) === undefined);
+ * ```
+ */
+export function databaseUrlLayer(env: Env): Layer | undefined {
+  const url = env.DATABASE_URL;
+  return url ? urlLayer(url, "DATABASE_URL") : undefined;
+}

@@ -1,0 +1,125 @@
+/**
+ * `loadConfig`: the configuration from a file, a URL, an object, or the
+ * environment and the default file.
+ *
+ * ## Precedence
+ *
+ * Each key takes its value from the highest layer that sets it:
+ *
+ * 1. **The explicit source** passed to `loadConfig` or `parseConfig`: an
+ *    object, a URL, or (to `loadConfig`) a file path. When one is given, the
+ *    default config file, `$DEWEY_CONFIG` and `DATABASE_URL` are not read.
+ * 2. **`DATABASE_URL`** (only without an explicit source): its host, port,
+ *    user, password, dbname and query parameters override the config file.
+ * 3. **The config file**: `$DEWEY_CONFIG` (an error if set but missing), else
+ *    `config/dewey.yaml` if it exists. `${VAR}` references in it are
+ *    interpolated; a value taken from a variable counts as the file's.
+ * 4. **PG\* variables**, libpq-style fallbacks for keys no higher layer set:
+ *    `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`, `PGDATABASE`, `PGSSLMODE`,
+ *    `PGAPPNAME`, `PGCONNECT_TIMEOUT`, `PGSSLROOTCERT`, `PGSSLCERT`,
+ *    `PGSSLKEY`, `PGTARGETSESSIONATTRS`, `PGLOADBALANCEHOSTS`. They apply
+ *    with an explicit source too.
+ * 5. **Defaults** (see `DatabaseConfig`); `dbname` defaults to `user`.
+ *
+ * An empty value (`password: ${DB_PASSWORD:-}`, `PGHOST=`) counts as unset,
+ * so the next layer down applies. `config.sources` records where each key's
+ * value came from: `config/dewey.yaml:4`, `env DB_PORT (config/dewey.yaml:5)`,
+ * `DATABASE_URL`, `PGPORT`, `url`, `object` or `default`.
+ *
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+import { platform } from "../platform.ts";
+import { databaseUrlLayer } from "./env.ts";
+import type { Env } from "./interpolate.ts";
+import { type Layer, objectLayer } from "./layers.ts";
+import { parseConfig } from "./parse.ts";
+import { resolveLayers } from "./resolve.ts";
+import type { DatabaseConfig } from "./types.ts";
+import { isUrl } from "./url.ts";
+import { parseYaml } from "./yaml.ts";
+
+/**
+ * The config file read when neither a source nor `$DEWEY_CONFIG` is given,
+ * relative to the working directory.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CONFIG_FILE } from "./load.ts";
+ * console.assert(DEFAULT_CONFIG_FILE === "config/dewey.yaml");
+ * ```
+ */
+export const DEFAULT_CONFIG_FILE = "config/dewey.yaml";
+
+/**
+ * Options of {@linkcode loadConfig}.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig, type LoadConfigOptions } from "./load.ts";
+ * const options: LoadConfigOptions = { env: { DATABASE_URL: "postgres://app@db/shop", DEWEY_CONFIG: "" } };
+ * console.assert((await loadConfig(undefined, options)).dbname === "shop");
+ * ```
+ */
+export interface LoadConfigOptions {
+  /** The environment to use instead of the process's: `DEWEY_CONFIG`, `DATABASE_URL`, PG*, `${VAR}`. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Loads and validates the configuration. `source` is a YAML file path, a
+ * connection URL, a configuration object, or nothing for the environment
+ * and the default file (see the module documentation for precedence).
+ *
+ * @throws {ConfigError} listing every problem: YAML syntax, a missing
+ * environment variable or file, wrong types and ranges, unknown keys; each
+ * with its key path and source (`config/dewey.yaml:5`, `DATABASE_URL`...).
+ *
+ * @example Defaults, the environment and `config/dewey.yaml`
+ * ```ts ignore
+ * import { loadConfig } from "@dewey/db";
+ * const config = await loadConfig();
+ * console.log(`${config}`, config.sources.host); // postgres://postgres@127.0.0.1:5432/test config/dewey.yaml:3
+ * ```
+ *
+ * @example A URL, with PG* variables filling the gaps
+ * ```ts
+ * import { loadConfig } from "./load.ts";
+ * const config = await loadConfig("postgres://app@db/shop", { env: { PGPASSWORD: "hunter2" } });
+ * console.assert(config.password?.reveal() === "hunter2" && config.sources.password === "PGPASSWORD");
+ * ```
+ */
+export async function loadConfig(
+  source?: string | Readonly<Record<string, unknown>>,
+  options: LoadConfigOptions = {},
+): Promise<DatabaseConfig> {
+  const env: Env = options.env ?? platform.env?.() ?? {};
+  if (source !== undefined && (typeof source !== "string" || isUrl(source))) return parseConfig(source, { env });
+  if (source !== undefined) return resolveLayers([await fileLayer(source, env, "loadConfig argument")], env);
+  const layers: Layer[] = [];
+  const url = databaseUrlLayer(env);
+  if (url) layers.push(url);
+  if (env.DEWEY_CONFIG) layers.push(await fileLayer(env.DEWEY_CONFIG, env, "env DEWEY_CONFIG"));
+  else if (await platform.fileExists?.(DEFAULT_CONFIG_FILE)) {
+    layers.push(await fileLayer(DEFAULT_CONFIG_FILE, env, "default"));
+  }
+  return resolveLayers(layers, env);
+}
+
+/** `named` says where the file name came from, for errors about the file itself. */
+async function fileLayer(file: string, env: Env, named: string): Promise<Layer> {
+  const fail = (message: string, cause?: unknown): never => {
+    throw new ConfigError([{ path: "database", message, source: named }], { cause });
+  };
+  if (!platform.readTextFile) fail(`cannot read "${file}": this runtime has no file access; pass an object or URL`);
+  if (!(await platform.fileExists?.(file) ?? true)) fail(`config file "${file}" not found`);
+  let text = "";
+  try {
+    text = await platform.readTextFile!(file);
+  } catch (e) {
+    fail(`cannot read config file "${file}": ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  const { value, sources } = parseYaml(text, file);
+  return objectLayer(value, { env, sources, origin: file });
+}

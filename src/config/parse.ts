@@ -1,0 +1,78 @@
+/**
+ * `parseConfig`: configuration from an object or a URL. Edge-safe: no file
+ * access, no YAML parser, environment only through `options.env` or the
+ * injected platform.
+ *
+ * @module
+ */
+
+import { platform } from "../platform.ts";
+import type { Env } from "./interpolate.ts";
+import { objectLayer, urlLayer } from "./layers.ts";
+import { resolveLayers } from "./resolve.ts";
+import type { DatabaseConfig } from "./types.ts";
+
+/**
+ * Options of {@linkcode parseConfig}.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, type ParseConfigOptions } from "./parse.ts";
+ * const options: ParseConfigOptions = { env: { PGHOST: "db" }, sources: { "port": "settings.json" } };
+ * const config = parseConfig({ port: 6432 }, options);
+ * console.assert(config.host === "db" && config.sources.port === "settings.json");
+ * ```
+ */
+export interface ParseConfigOptions {
+  /**
+   * Variables for `${VAR}` interpolation and PG* fallbacks. Defaults to the
+   * process environment where the runtime module provides one, else none.
+   */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Where each key path of `input` came from (`database.postgres.port` → `config/dewey.yaml:5`). */
+  sources?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Validates a configuration given as an object (`{ database: { postgres } }`,
+ * `{ postgres }` or the postgres section itself) or as a connection URL
+ * (`postgres://`, `postgresql://`, `pglite://`). Strings in objects are
+ * interpolated (`${VAR}`, `${VAR:-default}`, `${VAR:?message}`, `$$`); URLs
+ * are not. PG* variables fill the keys the input leaves unset, then defaults
+ * apply. `DATABASE_URL` and config files are not read: use `loadConfig`.
+ *
+ * The result is frozen; `String(config)` is its URL with the password
+ * masked, and JSON and `inspect` output show secrets as `***`.
+ *
+ * @throws {ConfigError} listing every problem with its key path, what was
+ * expected and found (never for secrets) and where the value came from.
+ *
+ * @example From an object
+ * ```ts
+ * import { parseConfig } from "./parse.ts";
+ * const config = parseConfig(
+ *   { postgres: { host: "${DB_HOST:-localhost}", port: "6432", pool_max: 20, pool_idle_timeout: "5m" } },
+ *   { env: {} },
+ * );
+ * console.assert(config.host === "localhost" && config.port === 6432);
+ * console.assert(config.pool_max === 20 && config.pool_idle_timeout === 300_000);
+ * ```
+ *
+ * @example From a URL
+ * ```ts
+ * import { parseConfig } from "./parse.ts";
+ * const config = parseConfig("postgres://app:hunter2@db:5432/shop?sslmode=require", { env: {} });
+ * console.assert(config.user === "app" && config.sslmode === "require");
+ * console.assert(String(config) === "postgres://app:***@db:5432/shop?sslmode=require");
+ * ```
+ */
+export function parseConfig(
+  input: string | Readonly<Record<string, unknown>>,
+  options: ParseConfigOptions = {},
+): DatabaseConfig {
+  const env: Env = options.env ?? platform.env?.() ?? {};
+  const layer = typeof input === "string"
+    ? urlLayer(input, "url")
+    : objectLayer(input, { env, sources: options.sources });
+  return resolveLayers([layer], env);
+}

@@ -1,0 +1,300 @@
+/**
+ * The zod/mini schema of the `database.postgres` section: one schema per key,
+ * each coercing the strings that env vars and URLs give ("5432", "30s",
+ * "yes") into typed values. zod/mini rather than zod keeps edge bundles small.
+ *
+ * @module
+ */
+
+import * as z from "zod/mini";
+import { Secret } from "../redact.ts";
+import { describeKind, describeValue } from "./describe.ts";
+import { parseDuration } from "./duration.ts";
+import { closest } from "./suggest.ts";
+
+type Raw = { readonly input?: unknown };
+
+const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once beyond this
+const INTEGER = /^[+-]?\d+$/;
+const TRUE = ["true", "yes", "on", "1"];
+const FALSE = ["false", "no", "off", "0"];
+
+const expected = (what: string) => (issue: Raw): string => `expected ${what}, found ${describeValue(issue.input)}`;
+
+/** A schema from a coercion that returns `undefined` when the input does not fit. */
+function coerce<T>(what: string, fn: (input: unknown) => T | undefined, secret = false) {
+  return z.transform((input: unknown, payload): T => {
+    const out = fn(input);
+    if (out === undefined) {
+      const found = secret ? describeKind(input) : describeValue(input);
+      const hint = secret && typeof input === "number" ? " (quote it in YAML)" : "";
+      payload.issues.push({ code: "custom", input, message: `expected ${what}, found ${found}${hint}` });
+    }
+    return out as T;
+  });
+}
+
+function toInteger(input: unknown): number | undefined {
+  const n = typeof input === "string" && INTEGER.test(input.trim()) ? Number(input) : input;
+  return typeof n === "number" && Number.isSafeInteger(n) ? n : undefined;
+}
+
+function integer(min: number, max?: number, noun = "an integer") {
+  const what = max === undefined ? `${noun} of at least ${min}` : `${noun} from ${min} to ${max}`;
+  const range = max === undefined ? [z.gte(min, { error: expected(what) })] : [
+    z.gte(min, { error: expected(what) }),
+    z.lte(max, { error: expected(what) }),
+  ];
+  return z.pipe(coerce(what, toInteger), z.number().check(...range));
+}
+
+function toBoolean(input: unknown): boolean | undefined {
+  if (typeof input === "boolean") return input;
+  if (typeof input !== "string" && typeof input !== "number") return undefined;
+  const word = String(input).trim().toLowerCase();
+  return TRUE.includes(word) ? true : FALSE.includes(word) ? false : undefined;
+}
+
+function tryDuration(input: unknown): number | undefined {
+  try {
+    return parseDuration(input);
+  } catch {
+    return undefined;
+  }
+}
+
+const DURATION = 'a duration such as "500ms", "30s", "5m", "1h" or a number of seconds';
+const duration = z.pipe(
+  coerce(DURATION, tryDuration),
+  z.number().check(
+    z.lte(MAX_TIMER_MS, { error: (i: Raw) => `expected a duration of at most 24.8 days, found ${i.input} ms` }),
+  ),
+);
+
+const text = coerce("a non-empty string", (input) => {
+  if (typeof input === "number" && Number.isFinite(input)) return String(input);
+  return typeof input === "string" && input.trim() !== "" ? input.trim() : undefined;
+});
+
+// A number is refused rather than stringified: YAML reads `0123` as 123 and `1e3` as 1000.
+const secret = coerce("a non-empty string", (input) => {
+  if (input instanceof Secret) return input;
+  return typeof input === "string" && input !== "" ? new Secret(input) : undefined;
+}, true);
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  const what = `one of ${values.join(", ")}`;
+  const error = (issue: Raw) => {
+    const hint = typeof issue.input === "string" ? closest(issue.input, values) : undefined;
+    return `${expected(what)(issue)}${hint ? ` (did you mean "${hint}"?)` : ""}`;
+  };
+  return z.pipe(
+    coerce(what, (v) => (typeof v === "string" ? v.trim().toLowerCase() : undefined)),
+    z.enum(values, { error }),
+  );
+}
+
+function toList(input: unknown): unknown[] | undefined {
+  if (Array.isArray(input)) return input;
+  if (typeof input === "string") return input.split(",").map((s) => s.trim());
+  return typeof input === "number" ? [input] : undefined;
+}
+
+function list<T extends z.core.SomeType>(item: T, what: string) {
+  const atLeastOne = z.minLength(1, { error: `expected at least one ${what}, found none` });
+  return z.pipe(coerce(`a ${what} or a list of them`, toList), z.array(item).check(atLeastOne));
+}
+
+const hostName = coerce(
+  "a host name",
+  (input) => (typeof input === "string" && input.trim() ? input.trim() : undefined),
+);
+const portNumber = integer(1, 65_535, "a port number");
+
+/** `"host"`, `"host:port"` or `"[v6]:port"` to `{ host, port }`; objects pass through to the object schema. */
+function toReplica(input: unknown): unknown {
+  if (typeof input === "object" && input !== null && !Array.isArray(input)) return input;
+  if (typeof input !== "string") return undefined;
+  const m = /^\[([^\]]*)\](?::(.*))?$/.exec(input.trim()) ?? /^([^:]*)(?::(.*))?$/.exec(input.trim());
+  return m ? { host: m[1], ...(m[2] === undefined ? {} : { port: m[2] }) } : undefined;
+}
+
+const replica = z.pipe(
+  coerce('a replica as "host:port" or { host, port }', toReplica),
+  z.strictObject({ host: hostName, port: z.optional(portNumber) }, {
+    error: (i: Raw & { code?: string; keys?: string[] }) =>
+      i.code === "unrecognized_keys" ? `unknown key "${i.keys?.[0]}" in a replica; expected host and port` : undefined,
+  }),
+);
+
+const prePing = coerce("true, false or a duration", (input): number | false | undefined => {
+  const word = typeof input === "string" ? input.trim().toLowerCase() : input;
+  if (word === true || word === "true" || word === "yes" || word === "on") return 1_000;
+  if (word === false || word === "false" || word === "no" || word === "off") return false;
+  return tryDuration(input);
+});
+
+const pooler = z.pipe(
+  oneOf(["transaction", "statement", "session", "none"]),
+  z.transform((m) => m !== "session" && m !== "none"),
+);
+
+/**
+ * One zod/mini schema per `database.postgres` key (aliases included), each
+ * taking raw values (YAML scalars, env strings, URL parameters) to their
+ * typed form: durations in ms, hosts and ports as lists, secrets wrapped.
+ *
+ * @example
+ * ```ts
+ * import { postgresFields } from "./schema.ts";
+ * console.assert(postgresFields.port.parse("5432,5433").join() === "5432,5433");
+ * console.assert(postgresFields.pool_idle_timeout.parse("5m") === 300_000);
+ * console.assert(postgresFields.keepalives.parse("off") === false);
+ * console.assert(!postgresFields.port.safeParse("54x").success);
+ * ```
+ */
+export const postgresFields = {
+  driver: oneOf(["postgres", "neon", "pglite"]),
+  host: list(hostName, "host"),
+  port: list(portNumber, "port"),
+  dbname: text,
+  user: text,
+  password: secret,
+  sslmode: oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+  sslrootcert: text,
+  sslcert: text,
+  sslkey: secret,
+  sslpassword: secret,
+  application_name: text,
+  connect_timeout: duration,
+  keepalives: coerce("true or false", toBoolean),
+  keepalives_idle: duration,
+  statement_timeout: duration,
+  pool_min: integer(0),
+  pool_max: integer(1),
+  pool_acquire_timeout: duration,
+  pool_idle_timeout: duration,
+  pool_max_lifetime: duration,
+  pre_ping: prePing,
+  leak_detection_threshold: duration,
+  close_timeout: duration,
+  health_check_interval: duration,
+  schema_version_query: text,
+  reconnect_backoff_base: duration,
+  reconnect_backoff_max: duration,
+  prepare: coerce("true or false", toBoolean),
+  pgbouncer: coerce("true or false", toBoolean),
+  pooler,
+  target_session_attrs: oneOf(["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]),
+  load_balance_hosts: oneOf(["disable", "random"]),
+  replicas: z.pipe(coerce("a list of replicas", (v) => (v === "" ? [] : toList(v))), z.array(replica)),
+  max_replica_lag: duration,
+  ws_proxy: text,
+  neon_http: coerce("true or false", toBoolean),
+  data_dir: text,
+  dataDir: text,
+};
+
+/**
+ * A `database.postgres` key, aliases included.
+ *
+ * @example
+ * ```ts
+ * import type { FieldName } from "./schema.ts";
+ * const keys: FieldName[] = ["pool_max", "dataDir"];
+ * console.assert(keys.length === 2);
+ * ```
+ */
+export type FieldName = keyof typeof postgresFields;
+
+/**
+ * Typed values by key, as the schema outputs them.
+ *
+ * @example
+ * ```ts
+ * import type { FieldValues } from "./schema.ts";
+ * const partial: Partial<FieldValues> = { port: [5432], pre_ping: false };
+ * console.assert(partial.port?.[0] === 5432);
+ * ```
+ */
+export type FieldValues = { -readonly [K in FieldName]: (typeof postgresFields)[K]["_zod"]["output"] };
+
+/** Alternative spellings and the key each stands for. */
+const ALIASES: Readonly<Record<string, FieldName>> = { dataDir: "data_dir", pooler: "pgbouncer" };
+
+// Names other libraries use for our keys; edit distance would not find these.
+const FOREIGN_NAMES: Readonly<Record<string, string>> = {
+  database: "dbname",
+  db: "dbname",
+  username: "user",
+  pass: "password",
+  hostname: "host",
+  max: "pool_max",
+  min: "pool_min",
+  ssl: "sslmode",
+  idle_timeout: "pool_idle_timeout",
+  max_lifetime: "pool_max_lifetime",
+};
+
+/**
+ * The key `key` stands for (itself, or the key it is an alias of), or an
+ * error message with a "did you mean" when `key` is unknown.
+ *
+ * @example
+ * ```ts
+ * import { resolveKey } from "./schema.ts";
+ * console.assert(resolveKey("dataDir").key === "data_dir");
+ * console.assert(resolveKey("pool_mx").message === 'unknown key "pool_mx" (did you mean "pool_max"?)');
+ * ```
+ */
+export function resolveKey(
+  key: string,
+): { key: FieldName; message?: undefined } | { key?: undefined; message: string } {
+  if (Object.hasOwn(postgresFields, key)) return { key: ALIASES[key] ?? (key as FieldName) };
+  const hint = FOREIGN_NAMES[key] ?? closest(key, Object.keys(postgresFields));
+  return { message: `unknown key ${JSON.stringify(key)}${hint ? ` (did you mean "${hint}"?)` : ""}` };
+}
+
+/**
+ * A problem with one value: `at` is the path below the key (`""`, `"[1]"`, `"[0].port"`).
+ *
+ * @example
+ * ```ts
+ * import type { ValueIssue } from "./schema.ts";
+ * const issue: ValueIssue = { at: "[1]", message: "expected a port number from 1 to 65535, found 0" };
+ * console.assert(issue.at === "[1]");
+ * ```
+ */
+export interface ValueIssue {
+  /** Path below the key. */
+  readonly at: string;
+  /** Expected vs found. */
+  readonly message: string;
+}
+
+/**
+ * Coerces and validates the value of key `key` (as written: aliases have
+ * their own schema), giving the typed value or every problem found in it.
+ *
+ * @example
+ * ```ts
+ * import { checkValue } from "./schema.ts";
+ * console.assert(checkValue("port", "5432").value?.[0] === 5432);
+ * console.assert(checkValue("port", "54x").issues?.[0].message === 'expected a port number from 1 to 65535, found "54x"');
+ * ```
+ */
+export function checkValue<K extends FieldName>(
+  key: K,
+  value: unknown,
+): { value: FieldValues[K]; issues?: undefined } | { value?: undefined; issues: ValueIssue[] } {
+  const result = postgresFields[key].safeParse(value);
+  if (result.success) return { value: result.data as FieldValues[K] };
+  // A lone "54x" is wrapped into a one-item list by the schema; report it as `port`, not `port[0]`.
+  const single = !Array.isArray(value) && !(typeof value === "string" && value.includes(","));
+  return {
+    issues: result.error.issues.map((issue) => {
+      const at = issue.path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+      return { at: single ? at.replace(/^\[0\]/, "") : at, message: issue.message };
+    }),
+  };
+}

@@ -1,0 +1,502 @@
+/**
+ * `DatabaseConnection`: the facade over configuration, pool, sessions, health
+ * and events, and `getConnection`, which builds one and proves it connects.
+ *
+ * @module
+ */
+
+import { deadline, explainCancel, type QueryOptions } from "./abort.ts";
+import { isConnectionFailure, isTransientSqlState } from "./classify.ts";
+import { parseConfig } from "./config/parse.ts";
+import type { DatabaseConfig, HostPort } from "./config/types.ts";
+import { makeConnector } from "./connector.ts";
+import type { Driver, DriverFactory, QueryResult, Row } from "./driver.ts";
+import { DatabaseConnectionError } from "./errors.ts";
+import { Emitter } from "./events.ts";
+import { HealthMonitor, type HealthSnapshot } from "./health.ts";
+import { attachLogger, consoleLogger, type Logger, type LogLevel } from "./logger.ts";
+import { platform, type ScopeStorage } from "./platform.ts";
+import { backoffDelay } from "./backoff.ts";
+import { type Lease, Pool, type PoolStats, type Slot } from "./pool.ts";
+import { resolveDriver } from "./registry.ts";
+import { beginStatement, type RetryOptions, Session, type SessionOptions } from "./session.ts";
+import { templateText } from "./sql.ts";
+
+/** Options beside the configuration. */
+export interface DatabaseConnectionOptions {
+  /** The adapter to use instead of the one `config.driver` names (a driver, or a factory). */
+  driver?: Driver | DriverFactory;
+  /** Where events are logged: a `Logger`, or `false` for silence. Default: one logfmt line per event on the console. */
+  logger?: Logger | false;
+  /** The quietest level logged (default `info`; `debug` listens to every checkout). */
+  logLevel?: LogLevel;
+  /** Environment for `${VAR}` and `PG*` when `config` is not parsed yet (Workers bindings). */
+  env?: Record<string, string | undefined>;
+}
+
+/** What `new DatabaseConnection()` accepts as configuration. */
+export type ConnectionConfig = DatabaseConfig | string | Record<string, unknown>;
+
+/** An exclusively checked-out connection in autocommit mode, from `db.engine.connect()`. */
+export class PooledConnection {
+  #lease: Lease;
+
+  /** @internal Use `db.engine.connect()`. */
+  constructor(lease: Lease) {
+    this.#lease = lease;
+    this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
+      this.query<R>(templateText(strings), values).then((r) => r.rows);
+  }
+
+  /** Tagged template; every interpolated value is a parameter. */
+  readonly sql: <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+
+  /** Runs a statement on this connection. */
+  async query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    if (/\b(begin|start\s+transaction)\b/i.test(text)) this.#lease.inTransaction = true;
+    const d = deadline(options?.signal, options?.timeout);
+    try {
+      return await this.#lease.query(text, params, d.signal) as QueryResult<R>;
+    } catch (error) {
+      throw explainCancel(error, d.signal);
+    } finally {
+      d.clear();
+    }
+  }
+
+  /** The seed's `conn.execute(...)`: same as {@linkcode PooledConnection.query}. */
+  execute<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    return this.query<R>(text, params, options);
+  }
+
+  /** Returns the connection to the pool (rolling back anything left open). */
+  release(): Promise<void> {
+    return this.#lease.release();
+  }
+
+  /** Same as {@linkcode PooledConnection.release}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+}
+
+interface Ready {
+  driver: Driver;
+  pool: Pool;
+  replicas: Pool[];
+  monitor: HealthMonitor;
+}
+
+let scope: ScopeStorage<Session> | undefined;
+const sessionScope = () => scope ??= platform.createScope<Session>?.();
+
+/**
+ * A PostgreSQL database: a pool of connections, sessions, health and events.
+ * Creating one does no I/O; the pool opens on first use. Prefer
+ * {@linkcode getConnection}, which also proves the database answers.
+ *
+ * Events (`db.on(name, listener)` or `addEventListener`): `connect`,
+ * `disconnect`, `checkout`, `checkin`, `validation-failed`, `reconnecting`,
+ * `reconnected`, `pool-exhausted`, `leak-suspected`, `schema-version`,
+ * `health-change`, `failover`. See `DatabaseEventMap` for their details.
+ *
+ * @example
+ * ```ts ignore
+ * import { DatabaseConnection } from "jsr:@dewey/db";
+ * const db = new DatabaseConnection({ postgres: { host: "localhost", dbname: "mydb", user: "app" } });
+ * const { rows } = await db.query("SELECT $1::int AS n", [1]);
+ * await db.close();
+ * ```
+ */
+export class DatabaseConnection extends Emitter {
+  /** The validated configuration (secrets hidden when printed). */
+  readonly config: DatabaseConfig;
+  /** The seed's `db.engine`: `await db.engine.connect()` checks out a connection in autocommit mode. */
+  readonly engine: { connect(options?: { signal?: AbortSignal }): Promise<PooledConnection> };
+  /**
+   * Tagged template returning rows; every interpolated value is a parameter.
+   *
+   * @example
+   * ```ts ignore
+   * const users = await db.sql`SELECT * FROM users WHERE id = ${id}`;
+   * ```
+   */
+  readonly sql: <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+
+  #options: DatabaseConnectionOptions;
+  #ready: Promise<Ready> | undefined;
+  #pool: Pool | undefined;
+  #pipelining = false;
+  #state: Ready | undefined;
+  #closed: Promise<void> | undefined;
+  #detachLogger: (() => void) | undefined;
+
+  /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
+  constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
+    super();
+    this.config = isParsed(config) ? config : parseConfig(config, { env: options.env });
+    this.#options = options;
+    const logger = options.logger ?? consoleLogger;
+    if (logger) this.#detachLogger = attachLogger(this, logger, options.logLevel);
+    this.engine = { connect: (o) => this.#connect(o?.signal) };
+    this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
+      this.query<R>(templateText(strings), values).then((r) => r.rows);
+  }
+
+  /**
+   * Runs one statement in autocommit mode (or in the caller's session, inside
+   * `getSession`). Without a signal or timeout it is pipelined on the least
+   * loaded connection instead of taking one exclusively.
+   *
+   * @example
+   * ```ts ignore
+   * const { rows, rowCount, command } = await db.query("SELECT $1::int AS n", [1]);
+   * ```
+   */
+  query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    const session = scope?.getStore();
+    if (session !== undefined && session.owner === this && session.active) {
+      return session.query<R>(text, params, options);
+    }
+    const pool = this.#pool;
+    if (pool !== undefined && options === undefined && this.#pipelining) {
+      const slot = pool.pick();
+      if (slot !== undefined) return this.#runShared<R>(pool, slot, text, params);
+    }
+    return this.#querySlow<R>(text, params, options);
+  }
+
+  /** The session whose callback is running in this async context, if any. */
+  currentSession(): Session | undefined {
+    const session = scope?.getStore();
+    return session !== undefined && session.owner === this && session.active ? session : undefined;
+  }
+
+  /**
+   * Opens a session: one connection, one transaction. Rolled back when disposed
+   * without `commit()`.
+   */
+  getSession(options?: SessionOptions): Promise<Session>;
+  /**
+   * Runs `fn` in a transaction: COMMIT on return, ROLLBACK on throw. Inside
+   * `fn`, `db.query`/`db.sql` join this transaction. Called inside another
+   * session's callback, it opens a SAVEPOINT in that session instead.
+   */
+  getSession<T>(fn: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T>;
+  async getSession<T>(
+    fnOrOptions?: ((session: Session) => Promise<T>) | SessionOptions,
+    maybeOptions?: SessionOptions,
+  ): Promise<T | Session> {
+    if (typeof fnOrOptions !== "function") return await this.#begin(fnOrOptions ?? {});
+    const fn = fnOrOptions;
+    const options = maybeOptions ?? {};
+    const outer = this.currentSession();
+    if (outer) {
+      if (options.isolation || options.readOnly || options.deferrable) {
+        throw new TypeError("isolation and access mode cannot be set on a nested session (a SAVEPOINT)");
+      }
+      return await outer.getSession(fn);
+    }
+    const retry = retryOptions(options.retry);
+    for (let attempt = 1;; attempt++) {
+      try {
+        const session = await this.#begin(options);
+        const store = sessionScope();
+        return store ? await store.run(session, () => session.run(fn)) : await session.run(fn);
+      } catch (error) {
+        if (attempt >= retry.attempts || !retryable(error)) throw error;
+        const delay = backoffDelay(attempt - 1, retry.baseDelay, retry.maxDelay);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  /**
+   * Proves the database answers: a round trip on a pooled connection (opening
+   * one if needed). Throws `DatabaseConnectionError` naming the cause.
+   *
+   * @example
+   * ```ts ignore
+   * await db.validateConnection();
+   * ```
+   */
+  async validateConnection(): Promise<void> {
+    const { pool, monitor } = await this.#init();
+    try {
+      monitor.record(await pool.warm());
+    } catch (error) {
+      if (error instanceof DatabaseConnectionError) throw error;
+      throw new DatabaseConnectionError(`validation failed: ${(error as Error)?.message ?? error}`, {
+        code: (error as { code?: string })?.code,
+        cause: error,
+      });
+    }
+  }
+
+  /**
+   * Checks the database now and returns the health snapshot; `{ cached: true }`
+   * returns the last one without I/O.
+   *
+   * @example
+   * ```ts ignore
+   * const { status, latencyMs, pool } = await db.health();
+   * ```
+   */
+  async health(options: { cached?: boolean } = {}): Promise<HealthSnapshot> {
+    const { monitor } = await this.#init();
+    return options.cached ? monitor.snapshot() : await monitor.check();
+  }
+
+  /**
+   * Pool numbers: sizes, waiters, counters, and who holds each checked-out connection.
+   *
+   * @example
+   * ```ts ignore
+   * const { total, idle, inUse, waiting } = db.stats();
+   * ```
+   */
+  stats(): PoolStats {
+    return this.#state?.pool.stats() ?? {
+      total: 0,
+      idle: 0,
+      inUse: 0,
+      waiting: 0,
+      opening: 0,
+      min: this.config.pool_min,
+      max: this.config.pool_max,
+      checkouts: 0,
+      timeouts: 0,
+      opened: 0,
+      closed: 0,
+      connectFailures: 0,
+      leases: [],
+    };
+  }
+
+  /**
+   * Stops taking work, waits up to `close_timeout` for checked-out work, then
+   * closes every connection. Safe to call more than once.
+   */
+  close(): Promise<void> {
+    return this.#closed ??= this.#close();
+  }
+
+  /** Same as {@linkcode DatabaseConnection.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** `DatabaseConnection(postgres://user:***@host:port/db)`. */
+  override toString(): string {
+    return `DatabaseConnection(${String(this.config)})`;
+  }
+
+  /** Deno's `inspect` hook. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's `util.inspect` hook. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  async #close(): Promise<void> {
+    this.#detachLogger?.();
+    const ready = this.#ready;
+    if (!ready) return;
+    let state: Ready;
+    try {
+      state = await ready;
+    } catch {
+      return;
+    }
+    state.monitor.stop();
+    const timeout = this.config.close_timeout;
+    await Promise.all([state.pool.close(timeout), ...state.replicas.map((r) => r.close(timeout))]);
+    await state.driver.end?.();
+  }
+
+  #init(): Promise<Ready> {
+    if (this.#closed) return Promise.reject(closedError());
+    return this.#ready ??= this.#start();
+  }
+
+  async #start(): Promise<Ready> {
+    const choice = this.#options.driver;
+    const driver = choice === undefined
+      ? await resolveDriver(this.config)
+      : typeof choice === "function"
+      ? await choice(this.config)
+      : choice;
+    const pool = this.#makePool(driver, this.config.hosts, hostsLabel(this.config.hosts));
+    const replicas = this.config.replicas.map((r) => this.#makePool(driver, [r], `replica ${r.host}:${r.port}`, 0));
+    const monitor = new HealthMonitor({ pool, replicas, events: this, config: this.config });
+    const state: Ready = { driver, pool, replicas, monitor };
+    if (this.#closed) {
+      await driver.end?.();
+      throw closedError();
+    }
+    pool.start();
+    for (const r of replicas) r.start();
+    monitor.start();
+    this.#state = state;
+    this.#pipelining = driver.pipelining;
+    this.#pool = pool;
+    return state;
+  }
+
+  #makePool(driver: Driver, targets: readonly HostPort[], label: string, min?: number): Pool {
+    const c = this.config;
+    const cap = driver.maxConnections ?? Infinity;
+    return new Pool(
+      {
+        min: Math.min(min ?? c.pool_min, cap),
+        max: Math.min(c.pool_max, cap),
+        acquireTimeout: c.pool_acquire_timeout,
+        idleTimeout: c.pool_idle_timeout,
+        maxLifetime: c.pool_max_lifetime,
+        prePing: c.pre_ping,
+        leakThreshold: c.leak_detection_threshold,
+        backoffBase: c.reconnect_backoff_base,
+        backoffMax: c.reconnect_backoff_max,
+        connectTimeout: c.connect_timeout * targets.length + 1000,
+        label,
+      },
+      makeConnector(driver, c, targets),
+      this,
+    );
+  }
+
+  async #runShared<R>(pool: Pool, slot: Slot, text: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+    let result: QueryResult;
+    try {
+      result = await pool.run(slot, text, params);
+    } catch (error) {
+      pool.done(slot);
+      // Provably never sent (the connection was found dead first): safe to send on another one.
+      if ((error as DatabaseConnectionError).reachedServer === false && !pool.closing) {
+        return this.#querySlow<R>(text, params, undefined);
+      }
+      throw error;
+    }
+    pool.done(slot);
+    return result as QueryResult<R>;
+  }
+
+  async #querySlow<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    const { pool, replicas } = await this.#init();
+    const target = options?.readOnly ? pickReplica(replicas) ?? pool : pool;
+    if (options?.signal || options?.timeout || !this.#pipelining) {
+      const d = deadline(options?.signal, options?.timeout);
+      const lease = await target.acquire(d.signal);
+      try {
+        return await lease.query(text, params, d.signal) as QueryResult<R>;
+      } catch (error) {
+        throw explainCancel(error, d.signal);
+      } finally {
+        d.clear();
+        await lease.release();
+      }
+    }
+    for (let attempt = 0;; attempt++) {
+      const slot = target.pick() ?? await target.waitShared();
+      try {
+        const result = await target.run(slot, text, params);
+        target.done(slot);
+        return result as QueryResult<R>;
+      } catch (error) {
+        target.done(slot);
+        if ((error as DatabaseConnectionError).reachedServer !== false || attempt >= 2 || target.closing) throw error;
+      }
+    }
+  }
+
+  async #begin(options: SessionOptions): Promise<Session> {
+    const { pool, replicas } = await this.#init();
+    const target = options.readOnly ? pickReplica(replicas) ?? pool : pool;
+    const begin = beginStatement(options);
+    for (let attempt = 0;; attempt++) {
+      const lease = await target.acquire(options.signal);
+      try {
+        await lease.query(begin);
+        lease.inTransaction = true;
+        return new Session(this, lease);
+      } catch (error) {
+        await lease.release(isConnectionFailure(error));
+        const unsent = (error as DatabaseConnectionError).reachedServer === false;
+        if (!unsent || attempt >= 2) throw error;
+      }
+    }
+  }
+
+  async #connect(signal?: AbortSignal): Promise<PooledConnection> {
+    const { pool } = await this.#init();
+    return new PooledConnection(await pool.acquire(signal));
+  }
+}
+
+/**
+ * Builds a {@linkcode DatabaseConnection} and proves it connects (one round
+ * trip), failing fast with `DatabaseConnectionError` (unreachable host, wrong
+ * password, TLS failure) or `ConfigError` (invalid configuration).
+ *
+ * `config` is a parsed config, an object (the whole YAML document, its
+ * `database` section, or the `postgres` section), or a `postgres://` URL.
+ *
+ * @example
+ * ```ts ignore
+ * import { getConnection } from "jsr:@dewey/db";
+ * const db = await getConnection("postgres://app@localhost:5432/app");
+ * console.log(await db.sql`SELECT now()`);
+ * await db.close();
+ * ```
+ */
+export async function getConnection(
+  config: ConnectionConfig,
+  options?: DatabaseConnectionOptions,
+): Promise<DatabaseConnection> {
+  const db = new DatabaseConnection(config, options);
+  try {
+    await db.validateConnection();
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return db;
+}
+
+function isParsed(config: ConnectionConfig): config is DatabaseConfig {
+  return typeof config === "object" && config !== null && "sources" in config && Object.isFrozen(config);
+}
+
+function hostsLabel(hosts: readonly HostPort[]): string {
+  return hosts.map((h) => `${h.host}:${h.port}`).join(",");
+}
+
+function pickReplica(replicas: readonly Pool[]): Pool | undefined {
+  let best: Pool | undefined;
+  for (const r of replicas) {
+    if (r.closing || r.downSince !== undefined) continue;
+    if (!best || r.slots.length > best.slots.length) best = r;
+  }
+  return best;
+}
+
+function retryOptions(retry: number | RetryOptions | undefined): Required<RetryOptions> {
+  const o = typeof retry === "number" ? { attempts: retry } : retry ?? { attempts: 1 };
+  return { attempts: o.attempts ?? 3, baseDelay: o.baseDelay ?? 20, maxDelay: o.maxDelay ?? 1000 };
+}
+
+/** Worth re-running a whole transaction for: serialization failure, deadlock, or a lost connection before COMMIT. */
+function retryable(error: unknown): boolean {
+  if (isTransientSqlState((error as { code?: string })?.code)) return true;
+  return error instanceof DatabaseConnectionError && error.retryable;
+}
+
+function closedError(): DatabaseConnectionError {
+  return new DatabaseConnectionError("the database connection is closed", {
+    code: "POOL_CLOSED",
+    reachedServer: false,
+  });
+}

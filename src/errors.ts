@@ -1,0 +1,193 @@
+/**
+ * The typed errors @dewey/db throws.
+ *
+ * @module
+ */
+
+import { redactText } from "./redact.ts";
+
+/** One problem found while loading or validating a configuration. */
+export interface ConfigIssue {
+  /** Key path, for example `database.postgres.pool_max`. */
+  path: string;
+  /** What is wrong, for example `expected an integer, found "ten"`. */
+  message: string;
+  /** Where the value came from: `config/dewey.yaml:9`, `env DB_PORT`, `DATABASE_URL`... */
+  source?: string;
+}
+
+/**
+ * A configuration could not be loaded or is invalid. Lists every problem at
+ * once, each with its key path and where the value came from; never a secret.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from "./errors.ts";
+ * const err = new ConfigError([{ path: "database.postgres.port", message: "expected an integer, found \"54x\"" }]);
+ * console.assert(err.issues.length === 1 && err.message.includes("database.postgres.port"));
+ * ```
+ */
+export class ConfigError extends Error {
+  /** Every problem found. */
+  readonly issues: readonly ConfigIssue[];
+
+  /** Builds the error from its issues; the message lists them all. */
+  constructor(issues: readonly ConfigIssue[], options?: ErrorOptions) {
+    const lines = issues.map((i) => `  - ${i.path}: ${i.message}${i.source ? ` (${i.source})` : ""}`);
+    super(redactText(`invalid database configuration:\n${lines.join("\n")}`), options);
+    this.name = "ConfigError";
+    this.issues = issues.map((i) => ({ ...i, message: redactText(i.message) }));
+  }
+}
+
+/** Options for {@linkcode DatabaseConnectionError}. */
+export interface DatabaseConnectionErrorOptions {
+  /** SQLSTATE (`08006`, `57P01`...) or network code (`ECONNREFUSED`, `CONNECT_TIMEOUT`...). */
+  code?: string;
+  /** Whether trying again later may succeed (the server was down, the connection dropped). */
+  retryable?: boolean;
+  /**
+   * Whether the failed statement may have reached the server. `false` means it
+   * provably did not, so it is safe to send again.
+   */
+  reachedServer?: boolean;
+  /** The original error. */
+  cause?: unknown;
+}
+
+/**
+ * A connection could not be opened, was lost, or failed validation.
+ *
+ * @example Tell a retryable failure from a permanent one
+ * ```ts
+ * import { DatabaseConnectionError } from "./errors.ts";
+ * const err = new DatabaseConnectionError("connection lost", { code: "57P01", retryable: true });
+ * console.assert(err instanceof DatabaseConnectionError && err.retryable && err.code === "57P01");
+ * ```
+ */
+export class DatabaseConnectionError extends Error {
+  /** SQLSTATE or network code, when known. */
+  readonly code?: string;
+  /** Whether trying again later may succeed. */
+  readonly retryable: boolean;
+  /** `false` when the statement provably never reached the server. */
+  readonly reachedServer: boolean;
+
+  /** Builds the error; the message is redacted. */
+  constructor(message: string, options: DatabaseConnectionErrorOptions = {}) {
+    super(redactText(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "DatabaseConnectionError";
+    this.code = options.code;
+    this.retryable = options.retryable ?? false;
+    this.reachedServer = options.reachedServer ?? true;
+  }
+}
+
+/**
+ * No connection became free within `pool_acquire_timeout`.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
+ * const err = new PoolTimeoutError("timed out", { inUse: 10, waiting: 3, max: 10 });
+ * console.assert(err instanceof DatabaseConnectionError && err.waiting === 3);
+ * ```
+ */
+export class PoolTimeoutError extends DatabaseConnectionError {
+  /** Connections checked out when the wait ended. */
+  readonly inUse: number;
+  /** Callers still waiting when the wait ended. */
+  readonly waiting: number;
+  /** `pool_max`. */
+  readonly max: number;
+
+  /** Builds the error from the pool's numbers at the moment of the timeout. */
+  constructor(
+    message: string,
+    counts: { inUse: number; waiting: number; max: number },
+    options: DatabaseConnectionErrorOptions = {},
+  ) {
+    super(message, { code: "POOL_TIMEOUT", retryable: true, reachedServer: false, ...options });
+    this.name = "PoolTimeoutError";
+    this.inUse = counts.inUse;
+    this.waiting = counts.waiting;
+    this.max = counts.max;
+  }
+}
+
+/** Fields a PostgreSQL `ErrorResponse` carries. */
+export interface ServerErrorFields {
+  /** SQLSTATE, for example `23505`. */
+  code: string;
+  /** The primary message. */
+  message: string;
+  /** `ERROR`, `FATAL`... */
+  severity?: string;
+  /** Secondary detail. */
+  detail?: string;
+  /** A suggestion. */
+  hint?: string;
+  /** 1-based character position of the error in the statement text. */
+  position?: number;
+  /** Context the error occurred in. */
+  where?: string;
+  /** Schema of the object involved. */
+  schema?: string;
+  /** Table involved. */
+  table?: string;
+  /** Column involved. */
+  column?: string;
+  /** Constraint involved. */
+  constraint?: string;
+}
+
+/**
+ * The server rejected a statement (syntax, constraint, serialization failure,
+ * a cancelled statement...). Keeps the server's SQLSTATE, message, detail and
+ * position; the connection stays usable.
+ *
+ * @example Handle a unique violation
+ * ```ts
+ * import { QueryError } from "./errors.ts";
+ * const err = new QueryError({ code: "23505", message: "duplicate key value", constraint: "users_pkey" });
+ * console.assert(err.code === "23505" && err.constraint === "users_pkey");
+ * ```
+ */
+export class QueryError extends Error {
+  /** SQLSTATE. */
+  readonly code: string;
+  /** `ERROR`, `FATAL`... */
+  readonly severity?: string;
+  /** Secondary detail. */
+  readonly detail?: string;
+  /** A suggestion. */
+  readonly hint?: string;
+  /** 1-based position of the error in the statement text. */
+  readonly position?: number;
+  /** Context the error occurred in. */
+  readonly where?: string;
+  /** Schema of the object involved. */
+  readonly schema?: string;
+  /** Table involved. */
+  readonly table?: string;
+  /** Column involved. */
+  readonly column?: string;
+  /** Constraint involved. */
+  readonly constraint?: string;
+
+  /** Builds the error from the server's fields. */
+  constructor(fields: ServerErrorFields, options?: ErrorOptions) {
+    super(redactText(fields.message), options);
+    this.name = "QueryError";
+    this.code = fields.code;
+    this.severity = fields.severity;
+    this.detail = fields.detail === undefined ? undefined : redactText(fields.detail);
+    this.hint = fields.hint;
+    this.position = fields.position;
+    this.where = fields.where;
+    this.schema = fields.schema;
+    this.table = fields.table;
+    this.column = fields.column;
+    this.constraint = fields.constraint;
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Health monitoring: periodic validation of idle connections, the health
+ * snapshot, schema version tracking, and a web-standard `/healthz` handler.
+ *
+ * @module
+ */
+
+import type { DatabaseConfig } from "./config/types.ts";
+import type { Emitter } from "./events.ts";
+import { unref } from "./platform.ts";
+import { describe, type Pool, type PoolStats } from "./pool.ts";
+
+/** `healthy`: answering. `degraded`: answering, but waiting callers or recent failures. `unhealthy`: not answering. */
+export type HealthStatus = "healthy" | "degraded" | "unhealthy";
+
+/** What `db.health()` returns; never contains a secret. */
+export interface HealthSnapshot {
+  /** Overall status. */
+  status: HealthStatus;
+  /** When the last check ran (ISO 8601). */
+  checkedAt?: string;
+  /** Round trip of the last successful check, ms. */
+  latencyMs?: number;
+  /** `server_version`. */
+  serverVersion?: string;
+  /** Whether connections use TLS, and what they negotiated where the driver tells. */
+  tls?: { enabled: boolean; protocol?: string; cipher?: string };
+  /** Checks failed in a row. */
+  consecutiveFailures: number;
+  /** The last failure, redacted. */
+  lastError?: string;
+  /** Since when the server has been unreachable (ISO 8601). */
+  downSince?: string;
+  /** The last value of `schema_version_query`. */
+  schemaVersion?: unknown;
+  /** Pool numbers. */
+  pool: Omit<PoolStats, "leases">;
+  /** Read replicas, when configured. */
+  replicas?: { target: string; status: HealthStatus; downSince?: string; lastError?: string }[];
+}
+
+/** What the monitor watches. */
+export interface HealthTarget {
+  /** The primary pool. */
+  pool: Pool;
+  /** Replica pools, labelled. */
+  replicas: readonly Pool[];
+  /** Where events go. */
+  events: Emitter;
+  /** The configuration. */
+  config: DatabaseConfig;
+}
+
+/**
+ * Runs checks on a timer (`health_check_interval`, unref'd so it never keeps a
+ * process alive) and on demand.
+ */
+export class HealthMonitor {
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #checkedAt: number | undefined;
+  #latency: number | undefined;
+  #failures = 0;
+  #lastError: string | undefined;
+  #schemaVersion: unknown;
+  #status: HealthStatus | undefined;
+  #running: Promise<HealthSnapshot> | undefined;
+
+  constructor(readonly target: HealthTarget) {}
+
+  /** Starts periodic checks; `health_check_interval: 0` turns them off. */
+  start(): void {
+    const every = this.target.config.health_check_interval;
+    if (every <= 0 || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => void this.check().catch(() => {}), every);
+    unref(this.#timer);
+  }
+
+  /** Stops periodic checks. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Records the round trip of a successful validation done elsewhere (`validateConnection`). */
+  record(latencyMs: number): void {
+    this.#checkedAt = Date.now();
+    this.#latency = latencyMs;
+    this.#failures = 0;
+    this.#lastError = undefined;
+    this.#update();
+  }
+
+  /** Checks now (one check at a time) and returns the fresh snapshot. */
+  check(): Promise<HealthSnapshot> {
+    return this.#running ??= this.#check().finally(() => this.#running = undefined);
+  }
+
+  async #check(): Promise<HealthSnapshot> {
+    const { pool, replicas } = this.target;
+    try {
+      if (pool.closing) throw new Error("the connection pool is closed");
+      let rtt = await pool.checkIdle();
+      // All connections busy and alive proves the server answers; only an empty pool needs a new connection.
+      if (rtt === undefined && !pool.slots.some((s) => !s.dead)) rtt = await pool.warm();
+      this.#latency = rtt ?? this.#latency;
+      this.#failures = 0;
+      this.#lastError = undefined;
+      await this.#checkSchema();
+    } catch (error) {
+      this.#failures++;
+      this.#lastError = describe(error);
+    }
+    this.#checkedAt = Date.now();
+    await Promise.all(replicas.map((r) => r.closing ? undefined : r.checkIdle().catch(() => {})));
+    this.#update();
+    return this.snapshot();
+  }
+
+  async #checkSchema(): Promise<void> {
+    const query = this.target.config.schema_version_query;
+    if (!query) return;
+    const lease = await this.target.pool.acquire();
+    try {
+      const { rows } = await lease.query(query);
+      const row = rows[0];
+      const current = row === undefined ? null : Object.values(row)[0] ?? null;
+      const previous = this.#schemaVersion;
+      this.#schemaVersion = current;
+      if (previous !== undefined && String(previous) !== String(current)) {
+        this.target.events.emit("schema-version", { previous, current });
+      }
+    } finally {
+      await lease.release();
+    }
+  }
+
+  #update(): void {
+    const status = this.#computeStatus();
+    const previous = this.#status;
+    this.#status = status;
+    if (previous !== undefined && previous !== status) {
+      this.target.events.emit("health-change", { previous, status, error: this.#lastError });
+    }
+  }
+
+  #computeStatus(): HealthStatus {
+    const { pool, replicas } = this.target;
+    if (pool.closing) return "unhealthy";
+    const alive = pool.slots.some((s) => !s.dead);
+    if (!alive && (this.#failures > 0 || pool.downSince !== undefined)) return "unhealthy";
+    const stats = pool.stats();
+    if (this.#failures > 0 || pool.downSince !== undefined || stats.waiting > 0) return "degraded";
+    if (replicas.some((r) => r.downSince !== undefined)) return "degraded";
+    return "healthy";
+  }
+
+  /** The current snapshot, without I/O. */
+  snapshot(): HealthSnapshot {
+    const { pool, replicas } = this.target;
+    const { leases: _, ...stats } = pool.stats();
+    const info = pool.slots.find((s) => !s.dead)?.conn.info;
+    const tls = info?.tls === undefined
+      ? undefined
+      : info.tls === null
+      ? { enabled: false }
+      : { enabled: true, protocol: info.tls.protocol, cipher: info.tls.cipher };
+    const snapshot: HealthSnapshot = {
+      status: this.#status ?? this.#computeStatus(),
+      checkedAt: this.#checkedAt === undefined ? undefined : new Date(this.#checkedAt).toISOString(),
+      latencyMs: this.#latency === undefined ? undefined : Math.round(this.#latency * 1000) / 1000,
+      serverVersion: info?.serverVersion,
+      tls,
+      consecutiveFailures: this.#failures,
+      lastError: this.#lastError ??
+        (pool.downSince !== undefined && pool.lastError ? describe(pool.lastError) : undefined),
+      downSince: pool.downSince === undefined ? undefined : new Date(pool.downSince).toISOString(),
+      schemaVersion: this.#schemaVersion,
+      pool: stats,
+    };
+    if (replicas.length) {
+      snapshot.replicas = replicas.map((r) => ({
+        target: r.options.label,
+        status: r.downSince === undefined ? "healthy" : r.slots.length ? "degraded" : "unhealthy",
+        downSince: r.downSince === undefined ? undefined : new Date(r.downSince).toISOString(),
+        lastError: r.downSince !== undefined && r.lastError ? describe(r.lastError) : undefined,
+      }));
+    }
+    return snapshot;
+  }
+}
+
+/** Anything with a `health()` method, such as a `DatabaseConnection`. */
+export interface HealthSource {
+  /** Checks and returns the snapshot. */
+  health(): Promise<HealthSnapshot>;
+}
+
+/**
+ * A web-standard handler for a `/healthz` route: 200 with the snapshot as JSON
+ * while the database answers (healthy or degraded), 503 when it does not.
+ * Works with `Deno.serve`, Deno Deploy, Cloudflare Workers, Hono and Node's
+ * fetch-style servers.
+ *
+ * @example
+ * ```ts ignore
+ * import { getConnection, healthHandler } from "jsr:@dewey/db";
+ * const db = await getConnection();
+ * const healthz = healthHandler(db);
+ * Deno.serve((req) => new URL(req.url).pathname === "/healthz" ? healthz(req) : new Response("hi"));
+ * ```
+ */
+export function healthHandler(db: HealthSource): (req: Request) => Promise<Response> {
+  return async (_req: Request) => {
+    let body: HealthSnapshot | { status: HealthStatus; lastError: string };
+    try {
+      body = await db.health();
+    } catch (error) {
+      body = { status: "unhealthy", lastError: describe(error) };
+    }
+    return new Response(JSON.stringify(body), {
+      status: body.status === "unhealthy" ? 503 : 200,
+      headers: { "content-type": "application/json", "cache-control": "no-store" },
+    });
+  };
+}

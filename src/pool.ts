@@ -1,0 +1,755 @@
+/**
+ * The connection pool, owned by the core so every adapter behaves the same.
+ *
+ * Two ways to use a connection:
+ * - an exclusive {@linkcode Lease} (sessions, `engine.connect()`), granted
+ *   first-come first-served, with pre-ping, leak tracking and dirty checks;
+ * - shared, pipelined dispatch ({@linkcode Pool.pick}) for autocommit queries:
+ *   the least-loaded connection that is not leased takes the statement without
+ *   waiting for it to be free. That is where the throughput is: measured here,
+ *   64 callers on 10 connections run ~2.5x faster than with a checkout per query.
+ *
+ * @module
+ */
+
+import { backoffDelay } from "./backoff.ts";
+import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
+import type { DriverConnection, QueryResult } from "./driver.ts";
+import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
+import type { Emitter } from "./events.ts";
+import { unref, unrefTimeout } from "./platform.ts";
+import { redactText } from "./redact.ts";
+
+/** Pool sizes and timings, in milliseconds. */
+export interface PoolOptions {
+  /** Connections opened and kept. */
+  min: number;
+  /** Connections never exceeded. */
+  max: number;
+  /** Longest wait for a connection. */
+  acquireTimeout: number;
+  /** Close idle connections above `min` after this; 0 = never. */
+  idleTimeout: number;
+  /** Retire connections after this, with up to 10% jitter; 0 = never. */
+  maxLifetime: number;
+  /** Validate a connection idle longer than this before checkout; false = never. */
+  prePing: number | false;
+  /** Report a lease held longer than this; 0 = off. */
+  leakThreshold: number;
+  /** First reconnect backoff step. */
+  backoffBase: number;
+  /** Largest reconnect backoff step. */
+  backoffMax: number;
+  /** Bound on one connection attempt. */
+  connectTimeout: number;
+  /** Names the target in messages (`127.0.0.1:5432`, `replica db2:5432`). */
+  label: string;
+}
+
+/** Opens one connection; `onClose` fires when it later dies. */
+export type Connector = (signal: AbortSignal, onClose: (error?: Error) => void) => Promise<DriverConnection>;
+
+/** Pool counters and sizes, as `db.stats()` reports them. */
+export interface PoolStats {
+  /** Open connections. */
+  total: number;
+  /** Connections doing nothing. */
+  idle: number;
+  /** Connections leased or running shared statements. */
+  inUse: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+  /** Connection attempts in progress. */
+  opening: number;
+  /** `pool_min`. */
+  min: number;
+  /** `pool_max`. */
+  max: number;
+  /** Exclusive checkouts so far. */
+  checkouts: number;
+  /** Waits that ended in `PoolTimeoutError`. */
+  timeouts: number;
+  /** Connections opened so far. */
+  opened: number;
+  /** Connections closed so far. */
+  closed: number;
+  /** Failed connection attempts so far. */
+  connectFailures: number;
+  /** Who holds each leased connection, and since when. */
+  leases: { id: number; since: string; heldMs: number; stack?: string }[];
+}
+
+const now = () => performance.now();
+
+/** One pooled connection and its bookkeeping. */
+export class Slot {
+  /** Statements in flight on the shared path. */
+  inflight = 0;
+  /** The exclusive holder, if any. */
+  lease: Lease | null = null;
+  /** Set aside for the waiter at the head of the queue; drains shared work first. */
+  reserved = false;
+  /** The connection failed or closed; never used again. */
+  dead = false;
+  /** Past its lifetime; closed when next free. */
+  retiring = false;
+  /** `performance.now()` of the last use. */
+  lastUsed: number;
+  /** When the lifetime ends (`performance.now()` clock). */
+  readonly retireAt: number;
+
+  constructor(readonly id: number, readonly conn: DriverConnection, created: number, lifetime: number) {
+    this.lastUsed = created;
+    // Jitter keeps connections opened together from all retiring together.
+    this.retireAt = lifetime > 0 ? created + lifetime * (0.9 + Math.random() * 0.1) : Infinity;
+  }
+
+  /** Free for an exclusive lease. */
+  get free(): boolean {
+    return this.lease === null && this.inflight === 0 && !this.reserved && !this.dead && !this.retiring;
+  }
+}
+
+/**
+ * A connection checked out for exclusive use. Always {@linkcode Lease.release}
+ * it; a lease left in a transaction is rolled back (or the connection
+ * discarded) before anyone else gets it.
+ */
+export class Lease {
+  /** Set while a transaction may be open on the connection. */
+  inTransaction = false;
+  /** Whether a leak warning was already emitted. */
+  leakReported = false;
+  #released = false;
+
+  constructor(
+    readonly pool: Pool,
+    readonly slot: Slot,
+    /** `performance.now()` at checkout. */
+    public since: number,
+    /** The checkout site, captured when leak detection is on. */
+    readonly stack?: string,
+  ) {}
+
+  /** Whether the lease was given back. */
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /** Runs a statement on the leased connection. */
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+    if (this.#released) {
+      return Promise.reject(new DatabaseConnectionError("connection was already released", { reachedServer: false }));
+    }
+    return this.pool.run(this.slot, text, params, signal);
+  }
+
+  /**
+   * Gives the connection back. A connection that may still be inside a
+   * transaction is rolled back first, and discarded if that fails, so the next
+   * caller never gets it dirty.
+   */
+  async release(discard = false): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    const { slot } = this;
+    let dirty = discard || slot.dead || slot.conn.closed;
+    const open = slot.conn.inTransaction?.() ?? this.inTransaction;
+    if (!dirty && open) {
+      try {
+        await slot.conn.query("ROLLBACK");
+        this.inTransaction = false;
+      } catch {
+        dirty = true;
+      }
+    }
+    this.pool.release(this, dirty);
+  }
+}
+
+interface Waiter {
+  exclusive: boolean;
+  since: number;
+  resolve: (value: Slot) => void;
+  reject: (error: unknown) => void;
+  timer?: ReturnType<typeof setTimeout>;
+  cleanup?: () => void;
+}
+
+/** The pool. Internal to the core: users reach it through `DatabaseConnection`. */
+export class Pool {
+  /** Open connections. */
+  readonly slots: Slot[] = [];
+  /** Set when the pool stops taking work. */
+  closing = false;
+  /** Wall-clock ms of the first failed attempt of the current outage. */
+  downSince: number | undefined;
+  /** The last connection failure, redacted. */
+  lastError: Error | undefined;
+  /** Connection attempts in progress. */
+  opening = 0;
+
+  #waiters: Waiter[] = [];
+  #exclusiveWaiting = 0;
+  #nextId = 1;
+  #failedAttempts = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #houseTimer: ReturnType<typeof setInterval> | undefined;
+  #attempts = new Set<AbortController>();
+  #opens = new Set<Promise<{ slot?: Slot; error?: unknown }>>();
+  #pending = new Set<Promise<unknown>>();
+  #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+  #counters = { checkouts: 0, timeouts: 0, opened: 0, closed: 0, connectFailures: 0 };
+
+  constructor(readonly options: PoolOptions, readonly connector: Connector, readonly events: Emitter) {}
+
+  /** Opens `min` connections in the background and starts housekeeping. */
+  start(): void {
+    const o = this.options;
+    const periods = [o.idleTimeout, o.maxLifetime, o.leakThreshold].filter((t) => t > 0);
+    if (periods.length) {
+      const period = Math.min(Math.max(Math.min(...periods) / 4, 10), 30_000);
+      this.#houseTimer = setInterval(() => this.#housekeep(), period);
+      unref(this.#houseTimer);
+    }
+    this.#fill(false);
+  }
+
+  /** A shared, non-exclusive connection for one autocommit statement, or undefined if none is ready. */
+  pick(): Slot | undefined {
+    let best: Slot | undefined;
+    let load = Infinity;
+    const slots = this.slots;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
+      if (s.lease !== null || s.reserved || s.dead || s.retiring) continue;
+      if (s.inflight < load) {
+        best = s;
+        load = s.inflight;
+        if (load === 0) break;
+      }
+    }
+    if (best === undefined) return undefined;
+    // Every connection busy: grow toward max while pipelining on the least loaded.
+    if (load > 0 && this.opening === 0 && slots.length < this.options.max && !this.downSince) this.#open();
+    best.inflight++;
+    return best;
+  }
+
+  /** Waits for any connection the shared path may use. The slot comes back with `inflight` counted. */
+  waitShared(signal?: AbortSignal): Promise<Slot> {
+    this.#assertOpen();
+    return this.#enqueue(false, signal);
+  }
+
+  /** Ends one shared statement on `slot`. */
+  done(slot: Slot): void {
+    if (--slot.inflight !== 0) return;
+    slot.lastUsed = now();
+    if (slot.dead || slot.retiring || this.closing) this.#settle(slot);
+    else if (slot.reserved || this.#waiters.length) this.#handOff(slot);
+  }
+
+  /** Checks out a connection for exclusive use, first come first served. */
+  async acquire(signal?: AbortSignal): Promise<Lease> {
+    this.#assertOpen();
+    if (this.#waiters.length === 0) {
+      for (let slot = this.#takeFree(); slot; slot = this.#takeFree()) {
+        const t = now();
+        const lease = this.#grant(slot, t, t);
+        if (this.options.prePing === false || t - slot.lastUsed <= this.options.prePing) return lease;
+        if (await this.#ping(slot)) return lease;
+        this.#failValidation(lease);
+      }
+    }
+    const t0 = now();
+    const slot = await this.#enqueue(true, signal);
+    return this.#grant(slot, t0, now());
+  }
+
+  /** Runs one statement on `slot`, marking the connection dead if it failed. */
+  async run(slot: Slot, text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+    if (slot.dead || slot.conn.closed) {
+      this.#markDead(slot);
+      throw new DatabaseConnectionError("connection closed before the statement was sent", {
+        code: "CONNECTION_CLOSED",
+        retryable: true,
+        reachedServer: false,
+      });
+    }
+    try {
+      return await slot.conn.query(text, params, signal);
+    } catch (error) {
+      if (isConnectionFailure(error) || slot.conn.closed) this.#markDead(slot, error);
+      throw error;
+    }
+  }
+
+  /** Takes back a lease; `discard` closes its connection. */
+  release(lease: Lease, discard: boolean): void {
+    const slot = lease.slot;
+    if (slot.lease !== lease) return;
+    slot.lease = null;
+    const t = now();
+    slot.lastUsed = t;
+    if (this.events.wants("checkin")) this.events.emit("checkin", { id: slot.id, holdMs: t - lease.since });
+    if (discard) this.#markDead(slot);
+    if (slot.dead || slot.retiring || this.closing) this.#settle(slot);
+    else if (this.#waiters.length) this.#handOff(slot);
+  }
+
+  /** A round trip on an idle connection; used by pre-ping and health checks. */
+  async validate(slot: Slot): Promise<number> {
+    const t = now();
+    await this.run(slot, "SELECT 1");
+    return now() - t;
+  }
+
+  /** Numbers for `db.stats()`. */
+  stats(): PoolStats {
+    let idle = 0;
+    const leases: PoolStats["leases"] = [];
+    const t = now();
+    const origin = Date.now() - t;
+    for (const s of this.slots) {
+      if (s.lease) {
+        leases.push({
+          id: s.id,
+          since: new Date(origin + s.lease.since).toISOString(),
+          heldMs: Math.round(t - s.lease.since),
+          stack: s.lease.stack,
+        });
+      } else if (s.inflight === 0) idle++;
+    }
+    return {
+      total: this.slots.length,
+      idle,
+      inUse: this.slots.length - idle,
+      waiting: this.#waiters.length,
+      opening: this.opening,
+      min: this.options.min,
+      max: this.options.max,
+      ...this.#counters,
+      leases,
+    };
+  }
+
+  /** Pings idle connections, replaces dead ones, refills `min`. Returns the best round trip, if any. */
+  async checkIdle(): Promise<number | undefined> {
+    let best: number | undefined;
+    for (const slot of [...this.slots]) {
+      if (!slot.free || this.closing) continue;
+      const lease = this.#grant(slot, now(), now(), false);
+      if (await this.#ping(slot)) {
+        const rtt = now() - lease.since;
+        best = best === undefined ? rtt : Math.min(best, rtt);
+        slot.lease = null; // a health ping is not a checkout: no checkin event
+        if (this.closing) this.#settle(slot);
+        else if (this.#waiters.length) this.#handOff(slot);
+      } else this.#failValidation(lease);
+    }
+    this.#fill(false);
+    return best;
+  }
+
+  /**
+   * Proves the server answers: pings a free connection, or opens one and
+   * reports that attempt's own error (instead of waiting out
+   * `pool_acquire_timeout`), or, with every connection busy, waits for one.
+   */
+  async warm(): Promise<number> {
+    this.#assertOpen();
+    const free = this.#takeFree();
+    if (!free && (this.#opens.size > 0 || this.slots.length < this.options.max)) {
+      // Ride on an attempt already under way (pool_min filling) rather than dialing one more.
+      const t = now();
+      const { error } = await (this.#opens.size ? Promise.race(this.#opens) : this.#open());
+      if (error !== undefined) throw error;
+      return now() - t;
+    }
+    const lease = await this.acquire();
+    try {
+      const t = now();
+      await this.run(lease.slot, "SELECT 1");
+      return now() - t;
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /**
+   * Stops taking work, waits up to `timeout` ms for leases and in-flight
+   * statements, then closes every connection.
+   */
+  close(timeout: number): Promise<void> {
+    return this.#closed ??= this.#close(timeout);
+  }
+
+  async #close(timeout: number): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#houseTimer);
+    for (const attempt of this.#attempts) attempt.abort(closedError());
+    for (const w of this.#waiters.splice(0)) this.#dropWaiter(w, closedError());
+    this.#exclusiveWaiting = 0;
+    for (const slot of [...this.slots]) if (slot.free || slot.reserved && slot.inflight === 0) this.#settle(slot);
+    if (this.slots.some((s) => s.lease || s.inflight > 0)) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+        timer = setTimeout(resolve, timeout);
+      });
+      clearTimeout(timer);
+      this.#drained = undefined;
+    }
+    for (const slot of [...this.slots]) this.#destroy(slot, "closed");
+    while (this.#pending.size) await Promise.allSettled([...this.#pending]);
+  }
+
+  #assertOpen(): void {
+    if (this.closing) throw closedError();
+  }
+
+  #takeFree(): Slot | undefined {
+    let best: Slot | undefined;
+    const t = now();
+    for (const s of this.slots) {
+      if (!s.free) continue;
+      if (t >= s.retireAt) {
+        s.retiring = true;
+        this.#settle(s);
+        continue;
+      }
+      // Most recently used first: the others stay idle long enough to be reaped.
+      if (!best || s.lastUsed > best.lastUsed) best = s;
+    }
+    return best;
+  }
+
+  #grant(slot: Slot, asked: number, t: number, count = true): Lease {
+    const stack = this.options.leakThreshold > 0 ? new Error("checked out here").stack : undefined;
+    const lease = new Lease(this, slot, t, stack);
+    slot.lease = lease;
+    slot.reserved = false;
+    if (!count) return lease;
+    this.#counters.checkouts++;
+    if (this.events.wants("checkout")) this.events.emit("checkout", { id: slot.id, waitMs: t - asked });
+    return lease;
+  }
+
+  async #ping(slot: Slot): Promise<boolean> {
+    try {
+      await this.validate(slot);
+      return true;
+    } catch (error) {
+      this.events.emit("validation-failed", { id: slot.id, error: describe(error) });
+      return false;
+    }
+  }
+
+  #failValidation(lease: Lease): void {
+    this.#markDead(lease.slot);
+    lease.slot.lease = null;
+    this.#settle(lease.slot, "validation");
+  }
+
+  #enqueue(exclusive: boolean, signal?: AbortSignal): Promise<Slot> {
+    signal?.throwIfAborted();
+    return new Promise<Slot>((resolve, reject) => {
+      const w: Waiter = { exclusive, since: now(), resolve, reject };
+      w.timer = setTimeout(() => this.#timeout(w), this.options.acquireTimeout);
+      if (signal) {
+        const onAbort = () => this.#removeWaiter(w) && this.#dropWaiter(w, signal.reason);
+        signal.addEventListener("abort", onAbort, { once: true });
+        w.cleanup = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.#waiters.push(w);
+      if (exclusive) this.#exclusiveWaiting++;
+      if (this.events.wants("pool-exhausted") && this.slots.length + this.opening >= this.options.max) {
+        this.events.emit("pool-exhausted", {
+          inUse: this.slots.length,
+          waiting: this.#waiters.length,
+          max: this.options.max,
+        });
+      }
+      if (exclusive) this.#reserve();
+      this.#fill(true);
+    });
+  }
+
+  /** Sets a busy shared connection aside for the exclusive waiters, so shared traffic cannot starve them. */
+  #reserve(): void {
+    let reserved = 0;
+    for (const s of this.slots) if (s.reserved) reserved++;
+    if (reserved + this.opening >= this.#exclusiveWaiting) return;
+    if (this.slots.length + this.opening < this.options.max) return; // a new connection will serve it
+    let best: Slot | undefined;
+    for (const s of this.slots) {
+      if (s.lease || s.reserved || s.dead || s.retiring) continue;
+      if (!best || s.inflight < best.inflight) best = s;
+    }
+    if (best) best.reserved = true;
+  }
+
+  #removeWaiter(w: Waiter): boolean {
+    const i = this.#waiters.indexOf(w);
+    if (i < 0) return false;
+    this.#waiters.splice(i, 1);
+    if (w.exclusive) this.#exclusiveWaiting--;
+    return true;
+  }
+
+  #dropWaiter(w: Waiter, error: unknown): void {
+    clearTimeout(w.timer);
+    w.cleanup?.();
+    w.reject(error);
+  }
+
+  #timeout(w: Waiter): void {
+    if (!this.#removeWaiter(w)) return;
+    this.#counters.timeouts++;
+    const inUse = this.slots.length - this.slots.filter((s) => s.free).length;
+    const counts = { inUse, waiting: this.#waiters.length, max: this.options.max };
+    const waited = Math.round(now() - w.since);
+    let message: string;
+    if (this.downSince !== undefined) {
+      message = `no connection within ${waited} ms: server ${this.options.label} unreachable since ${
+        new Date(this.downSince).toISOString()
+      }${this.lastError ? ` (${describe(this.lastError)})` : ""}`;
+    } else {
+      message = `no connection within ${waited} ms: ${inUse} of ${this.options.max} in use, ${counts.waiting} ${
+        counts.waiting === 1 ? "caller" : "callers"
+      } still waiting`;
+    }
+    this.#dropWaiter(w, new PoolTimeoutError(message, counts, { cause: this.downSince ? this.lastError : undefined }));
+  }
+
+  /** Gives a usable slot to the head of the queue: shared waiters share it, an exclusive one takes it. */
+  #handOff(slot: Slot): void {
+    const waiters = this.#waiters;
+    // With more connections on the way, take only a fair share of the shared waiters (as postgres.js does).
+    let share = this.opening > 0 ? Math.ceil((waiters.length - this.#exclusiveWaiting) / (this.opening + 1)) : Infinity;
+    while (waiters.length) {
+      const w = waiters[0];
+      if (w.exclusive) {
+        if (slot.inflight > 0) {
+          slot.reserved = true;
+          return;
+        }
+        waiters.shift();
+        this.#exclusiveWaiting--;
+        slot.reserved = true; // until the waiter's continuation takes the lease
+        clearTimeout(w.timer);
+        w.cleanup?.();
+        w.resolve(slot);
+        return;
+      }
+      if (share-- <= 0) return;
+      waiters.shift();
+      slot.inflight++;
+      clearTimeout(w.timer);
+      w.cleanup?.();
+      w.resolve(slot);
+    }
+    slot.reserved = false;
+  }
+
+  /** Opens connections for `min` and for waiters. While the server is down, only a caller's arrival dials at once. */
+  #fill(byCaller: boolean): void {
+    if (this.closing) return;
+    const o = this.options;
+    const total = this.slots.length + this.opening;
+    let reserved = 0;
+    for (const s of this.slots) if (s.reserved) reserved++;
+    const sharedWaiting = this.#waiters.length - this.#exclusiveWaiting;
+    const forWaiters = this.#exclusiveWaiting + sharedWaiting - reserved - this.opening;
+    let want = Math.min(Math.max(o.min - total, forWaiters, 0), o.max - total);
+    if (want <= 0) return;
+    if (this.downSince !== undefined) {
+      // One probe at a time while down; a fresh caller probes now instead of sleeping through the backoff.
+      if (byCaller && this.opening === 0) this.#open();
+      else this.#scheduleRetry();
+      return;
+    }
+    while (want-- > 0) this.#open();
+  }
+
+  #open(): Promise<{ slot?: Slot; error?: unknown }> {
+    this.opening++;
+    const ctl = new AbortController();
+    this.#attempts.add(ctl);
+    const { connectTimeout, label } = this.options;
+    const timer = setTimeout(() => {
+      ctl.abort(
+        new DatabaseConnectionError(`connect_timeout: no answer from ${label} within ${connectTimeout} ms`, {
+          code: "CONNECT_TIMEOUT",
+          retryable: true,
+        }),
+      );
+    }, connectTimeout);
+    const holder: { slot?: Slot; closedEarly?: Error | true } = {};
+    const t0 = now();
+    const finished = () => {
+      clearTimeout(timer);
+      this.#attempts.delete(ctl);
+      this.opening--;
+    };
+    const attempt = this.connector(ctl.signal, (error) => {
+      if (holder.slot) this.#markDead(holder.slot, error);
+      else holder.closedEarly = error ?? true;
+    }).then(
+      (conn) => {
+        finished();
+        if (this.closing || holder.closedEarly) {
+          this.#track(conn.close());
+          const error = this.closing ? closedError() : startupClosed();
+          if (!this.closing) this.#onOpenFailed(error);
+          return { error };
+        }
+        const slot = new Slot(this.#nextId++, conn, now(), this.options.maxLifetime);
+        holder.slot = slot;
+        this.slots.push(slot);
+        this.#counters.opened++;
+        if (this.events.wants("connect")) {
+          this.events.emit("connect", {
+            id: slot.id,
+            host: conn.info.host,
+            port: conn.info.port,
+            durationMs: now() - t0,
+            tls: conn.info.tls === undefined ? undefined : conn.info.tls !== null,
+          });
+        }
+        if (this.downSince !== undefined) {
+          this.events.emit("reconnected", {
+            downtimeMs: Date.now() - this.downSince,
+            attempts: this.#failedAttempts,
+          });
+          this.downSince = undefined;
+          this.#failedAttempts = 0;
+          clearTimeout(this.#retryTimer);
+          this.#retryTimer = undefined;
+        }
+        this.#handOff(slot);
+        this.#fill(false);
+        return { slot };
+      },
+      (error) => {
+        finished();
+        if (!this.closing) this.#onOpenFailed(error);
+        return { error };
+      },
+    );
+    this.#track(attempt);
+    this.#opens.add(attempt);
+    attempt.then(() => this.#opens.delete(attempt));
+    return attempt;
+  }
+
+  #onOpenFailed(error: unknown): void {
+    this.#counters.connectFailures++;
+    // Shared waiters left for this attempt may ride on connections that did open.
+    for (const slot of this.slots) {
+      if (!this.#waiters.length) break;
+      if (!slot.lease && !slot.dead && !slot.retiring) this.#handOff(slot);
+    }
+    this.lastError = error instanceof Error ? error : new Error(String(error));
+    this.downSince ??= Date.now();
+    this.#failedAttempts++;
+    if (!isRetryableConnectFailure(error)) {
+      // A wrong password or an unverifiable certificate will not fix itself while callers wait.
+      for (const w of this.#waiters.splice(0)) this.#dropWaiter(w, error);
+      this.#exclusiveWaiting = 0;
+    }
+    queueMicrotask(() => this.#scheduleRetry());
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer !== undefined || this.closing || this.downSince === undefined) return;
+    const needed = this.slots.length + this.opening < this.options.min || this.#waiters.length > 0;
+    if (!needed) return;
+    const delay = backoffDelay(this.#failedAttempts - 1, this.options.backoffBase, this.options.backoffMax);
+    this.events.emit("reconnecting", {
+      attempt: this.#failedAttempts,
+      delayMs: delay,
+      downSince: new Date(this.downSince).toISOString(),
+      error: this.lastError ? describe(this.lastError) : "",
+    });
+    this.#retryTimer = unrefTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.opening === 0 && !this.closing) this.#open();
+    }, delay);
+  }
+
+  #markDead(slot: Slot, error?: unknown): void {
+    if (slot.dead) return;
+    slot.dead = true;
+    if (error !== undefined) this.lastError = error instanceof Error ? error : new Error(String(error));
+    this.#settle(slot, "error");
+  }
+
+  /** Closes `slot` once nobody uses it. */
+  #settle(slot: Slot, reason?: string): void {
+    if (slot.lease || slot.inflight > 0) return;
+    this.#destroy(slot, reason ?? (slot.dead ? "error" : slot.retiring ? "lifetime" : "closed"));
+  }
+
+  #destroy(slot: Slot, reason: string): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    slot.dead = true;
+    this.#counters.closed++;
+    this.#track(slot.conn.close());
+    this.events.emit("disconnect", { id: slot.id, reason });
+    if (this.closing) {
+      if (this.#drained && !this.slots.some((s) => s.lease || s.inflight > 0)) this.#drained();
+      return;
+    }
+    this.#fill(false);
+  }
+
+  #housekeep(): void {
+    const o = this.options;
+    const t = now();
+    for (const slot of [...this.slots]) {
+      if (t >= slot.retireAt) slot.retiring = true;
+      if (slot.free || slot.retiring) {
+        if (slot.retiring) this.#settle(slot, "lifetime");
+        else if (o.idleTimeout > 0 && t - slot.lastUsed >= o.idleTimeout && this.slots.length > o.min) {
+          this.#destroy(slot, "idle");
+        }
+      }
+      const lease = slot.lease;
+      if (lease && o.leakThreshold > 0 && !lease.leakReported && t - lease.since > o.leakThreshold) {
+        lease.leakReported = true;
+        this.events.emit("leak-suspected", { id: slot.id, heldMs: Math.round(t - lease.since), stack: lease.stack });
+      }
+    }
+    this.#fill(false);
+  }
+
+  #track(p: Promise<unknown>): void {
+    const q = p.catch(() => {}).finally(() => this.#pending.delete(q));
+    this.#pending.add(q);
+  }
+}
+
+function closedError(): DatabaseConnectionError {
+  return new DatabaseConnectionError("the connection pool is closed", { code: "POOL_CLOSED", reachedServer: false });
+}
+
+function startupClosed(): DatabaseConnectionError {
+  return new DatabaseConnectionError("the server closed the connection during startup", {
+    code: "CONNECTION_CLOSED",
+    retryable: true,
+  });
+}
+
+/** A short, redacted description of an error for events and messages. */
+export function describe(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  return redactText(code && !message.includes(code) ? `${code}: ${message}` : message);
+}

@@ -1,0 +1,97 @@
+/**
+ * Redaction: the one place that decides how secrets are hidden from errors,
+ * logs, events, health output and `inspect` output.
+ *
+ * @module
+ */
+
+const MASK = "***";
+const secrets = new Set<string>();
+
+/**
+ * A secret value (a password, a private key) that never prints itself.
+ *
+ * `String(secret)`, `JSON.stringify(secret)`, `Deno.inspect(secret)` and
+ * Node's `util.inspect(secret)` all give `***`; only {@linkcode Secret.reveal}
+ * returns the value, and adapters call it when they hand it to a driver.
+ *
+ * @example Hide a password
+ * ```ts
+ * import { Secret } from "./redact.ts";
+ * const password = new Secret("hunter2");
+ * console.assert(`${password}` === "***");
+ * console.assert(JSON.stringify({ password }) === '{"password":"***"}');
+ * console.assert(password.reveal() === "hunter2");
+ * ```
+ */
+export class Secret {
+  #value: string;
+
+  /** Wraps `value` and remembers it, so any text that contains it can be redacted. */
+  constructor(value: string) {
+    this.#value = value;
+    if (value.length >= 3) secrets.add(value);
+  }
+
+  /** The secret itself; pass it only to a driver. */
+  reveal(): string {
+    return this.#value;
+  }
+
+  /** Always `***`. */
+  toString(): string {
+    return MASK;
+  }
+
+  /** Always `***`. */
+  toJSON(): string {
+    return MASK;
+  }
+
+  /** Deno's `inspect` hook: `***`. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return MASK;
+  }
+
+  /** Node's `util.inspect` hook: `***`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return MASK;
+  }
+}
+
+/**
+ * Replaces every secret this process has seen (any {@linkcode Secret}) and any
+ * password in a `scheme://user:password@host` URL inside `text` with `***`.
+ *
+ * @example
+ * ```ts
+ * import { redactText, Secret } from "./redact.ts";
+ * new Secret("s3cr3t-pw");
+ * console.assert(redactText("auth s3cr3t-pw failed") === "auth *** failed");
+ * console.assert(redactText("postgres://app:pw@db/x") === "postgres://app:***@db/x");
+ * ```
+ */
+export function redactText(text: string): string {
+  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@\s/]*)@/gi, `$1${MASK}@`);
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK);
+  return out.replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, MASK);
+}
+
+/**
+ * Returns `error` with its message (and its causes' messages) redacted in
+ * place, so it can be rethrown or logged safely. Non-errors pass through.
+ */
+export function redactError<E>(error: E): E {
+  let e: unknown = error;
+  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
+    const clean = redactText(e.message);
+    if (clean !== e.message) {
+      try {
+        e.message = clean;
+        if (e.stack) e.stack = redactText(e.stack);
+      } catch { /* frozen: leave it */ }
+    }
+    e = e.cause;
+  }
+  return error;
+}

@@ -1,0 +1,285 @@
+/**
+ * Sessions: one connection, one transaction. COMMIT on success, ROLLBACK on
+ * error or on disposal without commit, SAVEPOINTs when nested.
+ *
+ * @module
+ */
+
+import { deadline, explainCancel, type QueryOptions } from "./abort.ts";
+import { isConnectionFailure } from "./classify.ts";
+import type { QueryResult, Row } from "./driver.ts";
+import { DatabaseConnectionError, QueryError } from "./errors.ts";
+import type { Lease } from "./pool.ts";
+import { templateText } from "./sql.ts";
+
+/** Transaction isolation levels, as SQL spells them. */
+export type IsolationLevel = "read uncommitted" | "read committed" | "repeatable read" | "serializable";
+
+/** How to retry a whole transaction callback. */
+export interface RetryOptions {
+  /** Total attempts, including the first (default 3). */
+  attempts?: number;
+  /** First backoff step in ms (default 20). */
+  baseDelay?: number;
+  /** Largest backoff step in ms (default 1000). */
+  maxDelay?: number;
+}
+
+/** Options for `getSession`. */
+export interface SessionOptions {
+  /** Isolation level; the server default (usually read committed) when unset. */
+  isolation?: IsolationLevel;
+  /** `READ ONLY`: writes fail with SQLSTATE 25006. Routed to a replica when one is configured and healthy. */
+  readOnly?: boolean;
+  /** `DEFERRABLE` (with serializable, read-only). */
+  deferrable?: boolean;
+  /**
+   * Callback form only: re-run the whole callback on serialization failures
+   * (40001), deadlocks (40P01) and connection failures before COMMIT was sent.
+   * The callback must be safe to run more than once. A number is `attempts`.
+   */
+  retry?: number | RetryOptions;
+  /** Aborts waiting for a connection. */
+  signal?: AbortSignal;
+}
+
+const ISOLATION: Record<IsolationLevel, string> = {
+  "read uncommitted": " ISOLATION LEVEL READ UNCOMMITTED",
+  "read committed": " ISOLATION LEVEL READ COMMITTED",
+  "repeatable read": " ISOLATION LEVEL REPEATABLE READ",
+  "serializable": " ISOLATION LEVEL SERIALIZABLE",
+};
+
+/**
+ * The `BEGIN` statement for `options`; throws a `TypeError` for an unknown isolation level.
+ *
+ * @example
+ * ```ts
+ * import { beginStatement } from "./session.ts";
+ * console.assert(beginStatement({ isolation: "serializable", readOnly: true }) ===
+ *   "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
+ * ```
+ */
+export function beginStatement(options: SessionOptions = {}): string {
+  let text = "BEGIN";
+  if (options.isolation !== undefined) {
+    const level = ISOLATION[options.isolation];
+    if (!level) throw new TypeError(`unknown isolation level ${JSON.stringify(options.isolation)}`);
+    text += level;
+  }
+  if (options.readOnly) text += " READ ONLY";
+  if (options.deferrable) text += " DEFERRABLE";
+  return text;
+}
+
+type State = "active" | "committed" | "rolled back";
+
+/**
+ * A transaction on one checked-out connection. Get one from
+ * `db.getSession()`; nested sessions (`session.getSession()`) are savepoints.
+ *
+ * @example Callback form: commit on return, rollback on throw
+ * ```ts ignore
+ * await db.getSession(async (session) => {
+ *   await session.query("INSERT INTO t (x) VALUES ($1)", [1]);
+ *   await session.getSession(async (inner) => {   // SAVEPOINT
+ *     await inner.query("INSERT INTO t (x) VALUES ($1)", [2]);
+ *   });
+ * });
+ * ```
+ *
+ * @example `await using`: rollback unless committed
+ * ```ts ignore
+ * {
+ *   await using session = await db.getSession({ isolation: "serializable" });
+ *   await session.sql`UPDATE accounts SET balance = balance - ${10} WHERE id = ${1}`;
+ *   await session.commit();
+ * }
+ * ```
+ */
+export class Session {
+  #lease: Lease;
+  #parent: Session | undefined;
+  #savepoint: string | undefined;
+  #state: State = "active";
+  #children = 0;
+
+  /** @internal Use `db.getSession()`. */
+  constructor(readonly owner: object, lease: Lease, parent?: Session, savepoint?: string) {
+    this.#lease = lease;
+    this.#parent = parent;
+    this.#savepoint = savepoint;
+    // A tag bound once, so `const { sql } = session` works.
+    this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
+      this.query<R>(templateText(strings), values).then((r) => r.rows);
+  }
+
+  /**
+   * Tagged template; every interpolated value is sent as a parameter.
+   *
+   * @example
+   * ```ts ignore
+   * const rows = await session.sql`SELECT * FROM users WHERE id = ${id}`;
+   * ```
+   */
+  readonly sql: <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+
+  /** Whether the session can still run statements. */
+  get active(): boolean {
+    return this.#state === "active" && (this.#parent?.active ?? true);
+  }
+
+  /** `committed`, `rolled back` or `active`. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Nesting depth: 0 for the transaction, 1+ for savepoints. */
+  get depth(): number {
+    return this.#parent ? this.#parent.depth + 1 : 0;
+  }
+
+  /**
+   * Runs a statement in the transaction.
+   *
+   * @example
+   * ```ts ignore
+   * const { rows } = await session.query("SELECT $1::int AS n", [1]);
+   * ```
+   */
+  async query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    this.#assertActive();
+    if (!options?.signal && !options?.timeout) {
+      return await this.#lease.query(text, params) as QueryResult<R>;
+    }
+    const d = deadline(options.signal, options.timeout);
+    try {
+      return await this.#lease.query(text, params, d.signal) as QueryResult<R>;
+    } catch (error) {
+      throw explainCancel(error, d.signal);
+    } finally {
+      d.clear();
+    }
+  }
+
+  /** Alias of {@linkcode Session.query}, after the seed's `execute`. */
+  execute<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    return this.query<R>(text, params, options);
+  }
+
+  /** Opens a nested session: a SAVEPOINT that commits by RELEASE and rolls back alone. */
+  getSession(): Promise<Session>;
+  /** Runs `fn` in a SAVEPOINT: released on return, rolled back alone on throw. */
+  getSession<T>(fn: (session: Session) => Promise<T>): Promise<T>;
+  async getSession<T>(fn?: (session: Session) => Promise<T>): Promise<T | Session> {
+    this.#assertActive();
+    const name = `dewey_sp_${this.depth + 1}_${++this.#children}`;
+    await this.#lease.query(`SAVEPOINT ${name}`);
+    const child = new Session(this.owner, this.#lease, this, name);
+    if (!fn) return child;
+    return await child.#run(fn);
+  }
+
+  /**
+   * Commits: `COMMIT` for the transaction, `RELEASE SAVEPOINT` for a nested
+   * session. Throws if the transaction had failed (the server rolled it back).
+   */
+  async commit(): Promise<void> {
+    this.#assertActive();
+    if (this.#savepoint) {
+      await this.#lease.query(`RELEASE SAVEPOINT ${this.#savepoint}`);
+      this.#state = "committed";
+      return;
+    }
+    let result: QueryResult;
+    try {
+      result = await this.#lease.query("COMMIT");
+    } catch (error) {
+      this.#state = "rolled back";
+      if (isConnectionFailure(error)) {
+        await this.#lease.release(true);
+        // The server may have committed before the link failed: never report this as safe to retry.
+        throw new DatabaseConnectionError(
+          "connection lost during COMMIT: the transaction may or may not have committed",
+          {
+            code: (error as { code?: string }).code,
+            retryable: false,
+            cause: error,
+          },
+        );
+      }
+      await this.#end(false);
+      throw error;
+    }
+    this.#lease.inTransaction = false;
+    if (result.command === "ROLLBACK") {
+      this.#state = "rolled back";
+      await this.#lease.release();
+      throw new QueryError({
+        code: "25P02",
+        severity: "ERROR",
+        message: "COMMIT rolled back the transaction: a statement in it had failed",
+      });
+    }
+    this.#state = "committed";
+    await this.#lease.release();
+  }
+
+  /** Rolls back: `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` for a nested session. */
+  async rollback(): Promise<void> {
+    if (!this.active) return;
+    await this.#end(true);
+  }
+
+  /** Rolls back unless committed; never commits implicitly. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.active) await this.#end(true);
+    else if (!this.#parent && !this.#lease.released) await this.#lease.release();
+  }
+
+  /** @internal Runs `fn` and commits, or rolls back and rethrows. */
+  async run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    return await this.#run(fn);
+  }
+
+  async #run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    let value: T;
+    try {
+      value = await fn(this);
+    } catch (error) {
+      if (this.active) await this.#end(true).catch(() => {});
+      throw error;
+    }
+    if (this.active) await this.commit();
+    return value;
+  }
+
+  async #end(rollback: boolean): Promise<void> {
+    this.#state = "rolled back";
+    if (this.#savepoint) {
+      if (!rollback || !(this.#parent?.active ?? false)) return;
+      await this.#lease.query(`ROLLBACK TO SAVEPOINT ${this.#savepoint}`);
+      await this.#lease.query(`RELEASE SAVEPOINT ${this.#savepoint}`);
+      return;
+    }
+    let discard = false;
+    if (rollback && !this.#lease.released) {
+      try {
+        await this.#lease.query("ROLLBACK");
+        this.#lease.inTransaction = false;
+      } catch {
+        discard = true; // a connection we cannot roll back is not handed to anyone else
+      }
+    }
+    await this.#lease.release(discard);
+  }
+
+  #assertActive(): void {
+    if (!this.active) {
+      throw new DatabaseConnectionError(`the session is ${this.#state === "active" ? "closed" : this.#state}`, {
+        code: "SESSION_CLOSED",
+        reachedServer: false,
+      });
+    }
+  }
+}

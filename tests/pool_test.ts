@@ -1,0 +1,296 @@
+// Unit tests of the pool over a fake driver: fast and deterministic, no server.
+import assert from "node:assert/strict";
+import { DatabaseConnectionError, PoolTimeoutError } from "../src/errors.ts";
+import { Emitter } from "../src/events.ts";
+import { Pool, type PoolOptions } from "../src/pool.ts";
+import { FakeDriver } from "./helpers/fake_driver.ts";
+import type { DatabaseConfig } from "../src/config/types.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function makePool(driver: FakeDriver, options: Partial<PoolOptions> = {}, events = new Emitter()): Pool {
+  const config = {} as DatabaseConfig;
+  return new Pool(
+    {
+      min: 0,
+      max: 4,
+      acquireTimeout: 200,
+      idleTimeout: 0,
+      maxLifetime: 0,
+      prePing: false,
+      leakThreshold: 0,
+      backoffBase: 5,
+      backoffMax: 20,
+      connectTimeout: 1000,
+      label: "fake:5432",
+      ...options,
+    },
+    (signal, onClose) => driver.connect({ config, host: "fake", port: 5432, signal, onClose }),
+    events,
+  );
+}
+
+async function until(cond: () => boolean, ms = 1000): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error("condition not reached");
+    await sleep(1);
+  }
+}
+
+Deno.test("pool opens pool_min connections at start", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { min: 3 });
+  pool.start();
+  await until(() => pool.slots.length === 3);
+  assert.equal(driver.opened, 3);
+  await pool.close(100);
+  assert.equal(driver.open.size, 0);
+});
+
+Deno.test("pool_max is never exceeded under 200 concurrent callers, served first come first served", async () => {
+  const driver = new FakeDriver();
+  driver.connectDelay = 2;
+  const pool = makePool(driver, { max: 5, acquireTimeout: 5000 });
+  pool.start();
+  const order: number[] = [];
+  let concurrent = 0;
+  let peak = 0;
+  await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+    const lease = await pool.acquire();
+    order.push(i);
+    concurrent++;
+    peak = Math.max(peak, concurrent);
+    await lease.query("SELECT 1");
+    concurrent--;
+    await lease.release();
+  }));
+  assert.ok(peak <= 5, `peak ${peak}`);
+  assert.ok(driver.peak <= 5, `driver peak ${driver.peak}`);
+  // FIFO: once everyone queued, each caller is served in arrival order.
+  const queued = order.slice(5);
+  assert.deepEqual(queued, [...queued].sort((a, b) => a - b));
+  assert.equal(pool.stats().checkouts, 200);
+  await pool.close(100);
+});
+
+Deno.test("a wait longer than pool_acquire_timeout ends with PoolTimeoutError naming the counts", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { max: 1, acquireTimeout: 30 });
+  const held = await pool.acquire();
+  const err = await pool.acquire().then(() => undefined, (e) => e);
+  assert.ok(err instanceof PoolTimeoutError);
+  assert.ok(err instanceof DatabaseConnectionError);
+  assert.equal(err.inUse, 1);
+  assert.equal(err.max, 1);
+  assert.match(err.message, /1 of 1 in use/);
+  assert.equal(pool.stats().timeouts, 1);
+  await held.release();
+  await pool.close(100);
+});
+
+Deno.test("pre-ping replaces a dead idle connection without the caller seeing an error", async () => {
+  const driver = new FakeDriver();
+  const events = new Emitter();
+  const failed: unknown[] = [];
+  events.on("validation-failed", (e) => failed.push(e.detail));
+  const pool = makePool(driver, { prePing: 5 }, events);
+  const first = await pool.acquire();
+  const firstId = first.slot.id;
+  await first.release();
+  await sleep(10);
+  // Dead on the server, but the client has not noticed: the ping finds out.
+  driver.failures.push({ match: /^SELECT 1$/, code: "57P01", connection: true });
+  const lease = await pool.acquire().catch((e) => e);
+  driver.failures.length = 0;
+  assert.ok(!(lease instanceof Error), String(lease));
+  assert.notEqual(lease.slot.id, firstId);
+  assert.equal(failed.length, 1);
+  await lease.release();
+  await pool.close(100);
+});
+
+Deno.test("pool_idle_timeout shrinks back to pool_min", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { min: 1, max: 4, idleTimeout: 20 });
+  pool.start();
+  const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+  assert.equal(pool.slots.length, 3);
+  await Promise.all(leases.map((l) => l.release()));
+  await until(() => pool.slots.length === 1, 500);
+  await sleep(40);
+  assert.equal(pool.slots.length, 1);
+  await pool.close(100);
+});
+
+Deno.test("pool_max_lifetime retires connections, never while checked out", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { min: 1, maxLifetime: 20 });
+  pool.start();
+  const lease = await pool.acquire();
+  const id = lease.slot.id;
+  await sleep(60);
+  assert.ok(!lease.slot.dead, "retired while leased");
+  assert.equal((await lease.query("SELECT 1")).command, "SELECT");
+  await lease.release();
+  await until(() => pool.slots.length === 1 && pool.slots[0].id !== id);
+  await pool.close(100);
+});
+
+Deno.test("a lease held past the leak threshold emits leak-suspected with the checkout stack", async () => {
+  const driver = new FakeDriver();
+  const events = new Emitter();
+  const leaks: { id: number; heldMs: number; stack?: string }[] = [];
+  events.on("leak-suspected", (e) => leaks.push(e.detail));
+  const pool = makePool(driver, { leakThreshold: 15 }, events);
+  pool.start();
+  const lease = await pool.acquire();
+  await until(() => leaks.length === 1);
+  assert.ok(leaks[0].heldMs >= 15);
+  assert.match(leaks[0].stack ?? "", /pool_test\.ts/);
+  assert.equal(pool.stats().leases.length, 1);
+  await lease.release();
+  await pool.close(100);
+});
+
+Deno.test("a lease returned inside a transaction is rolled back; if that fails it is discarded", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { max: 1 });
+  const a = await pool.acquire();
+  a.inTransaction = true;
+  await a.release();
+  assert.equal(driver.calls.at(-1)?.text, "ROLLBACK");
+  assert.equal(pool.slots.length, 1);
+  const b = await pool.acquire();
+  assert.equal(b.slot.id, a.slot.id);
+  b.inTransaction = true;
+  driver.failures.push({ match: /^ROLLBACK$/, code: "XX000" });
+  await b.release();
+  assert.equal(pool.slots.length, 0, "a connection that could not be rolled back must not be reused");
+  await pool.close(100);
+});
+
+Deno.test("shared dispatch pipelines on the least-loaded connection and grows to pool_max", async () => {
+  const driver = new FakeDriver();
+  driver.queryDelay = 2;
+  const pool = makePool(driver, { max: 3, acquireTimeout: 1000 });
+  pool.start();
+  const run = async () => {
+    const slot = pool.pick() ?? await pool.waitShared();
+    try {
+      return await pool.run(slot, "SELECT 1");
+    } finally {
+      pool.done(slot);
+    }
+  };
+  await Promise.all(Array.from({ length: 60 }, run));
+  assert.equal(pool.slots.length, 3);
+  const perConn = new Map<number, number>();
+  for (const c of driver.calls) perConn.set(c.conn, (perConn.get(c.conn) ?? 0) + 1);
+  assert.equal(perConn.size, 3);
+  for (const n of perConn.values()) assert.ok(n >= 5, `unbalanced: ${[...perConn.values()]}`);
+  await pool.close(100);
+});
+
+Deno.test("exclusive waiters are not starved by shared traffic", async () => {
+  const driver = new FakeDriver();
+  driver.queryDelay = 1;
+  const pool = makePool(driver, { max: 1, acquireTimeout: 500 });
+  pool.start();
+  let stop = false;
+  const shared = (async () => {
+    while (!stop) {
+      const batch = Array.from({ length: 4 }, async () => {
+        const slot = pool.pick() ?? await pool.waitShared();
+        try {
+          await pool.run(slot, "SELECT 1");
+        } finally {
+          pool.done(slot);
+        }
+      });
+      await Promise.all(batch);
+    }
+  })();
+  await sleep(5);
+  const lease = await pool.acquire();
+  assert.equal(lease.slot.inflight, 0);
+  stop = true;
+  await lease.release();
+  await shared;
+  await pool.close(100);
+});
+
+Deno.test("while the server is down, waiters time out saying since when; the first caller after recovery connects at once", async () => {
+  const driver = new FakeDriver();
+  const events = new Emitter();
+  const reconnecting: number[] = [];
+  let reconnected = 0;
+  events.on("reconnecting", (e) => reconnecting.push(e.detail.attempt));
+  events.on("reconnected", () => reconnected++);
+  const pool = makePool(driver, { min: 1, acquireTimeout: 60, backoffBase: 1000, backoffMax: 5000 }, events);
+  driver.connectError = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+  pool.start();
+  const err = await pool.acquire().then(() => undefined, (e) => e);
+  assert.ok(err instanceof PoolTimeoutError, String(err));
+  assert.match(err.message, /unreachable since \d{4}-\d\d-\d\dT/);
+  assert.match(err.message, /ECONNREFUSED/);
+  assert.ok(reconnecting.length >= 1);
+  // The server is back; the backoff timer is seconds away, but a new caller does not wait for it.
+  driver.connectError = undefined;
+  const t = performance.now();
+  const lease = await pool.acquire();
+  assert.ok(performance.now() - t < 50);
+  assert.equal(reconnected, 1);
+  assert.equal(pool.downSince, undefined);
+  await lease.release();
+  await pool.close(100);
+});
+
+Deno.test("a non-retryable connect failure (wrong password) fails waiters at once", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { acquireTimeout: 5000 });
+  driver.connectError = new DatabaseConnectionError("password authentication failed", { code: "28P01" });
+  const t = performance.now();
+  const err = await pool.acquire().then(() => undefined, (e) => e);
+  assert.ok(performance.now() - t < 1000);
+  assert.equal(err?.code, "28P01");
+  await pool.close(100);
+});
+
+Deno.test("killed connections are replaced up to pool_min in the background", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { min: 2 });
+  pool.start();
+  await until(() => pool.slots.length === 2);
+  driver.killAll();
+  await until(() => pool.slots.length === 2 && driver.opened === 4);
+  await pool.close(100);
+});
+
+Deno.test("close waits for checked-out work, rejects waiters, and closes everything", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver, { max: 1, acquireTimeout: 1000 });
+  const lease = await pool.acquire();
+  const waiter = pool.acquire().then(() => "got", (e) => e);
+  const closing = pool.close(1000);
+  const err = await waiter;
+  assert.ok(err instanceof DatabaseConnectionError);
+  assert.equal(err.code, "POOL_CLOSED");
+  await sleep(5);
+  assert.equal(driver.open.size, 1, "closed while still checked out");
+  await lease.release();
+  await closing;
+  assert.equal(driver.open.size, 0);
+  await assert.rejects(pool.acquire(), DatabaseConnectionError);
+});
+
+Deno.test("close gives up waiting after its timeout", async () => {
+  const driver = new FakeDriver();
+  const pool = makePool(driver);
+  const lease = await pool.acquire();
+  const t = performance.now();
+  await pool.close(20);
+  assert.ok(performance.now() - t < 500);
+  assert.equal(driver.open.size, 0);
+  await lease.release();
+});
