@@ -28,16 +28,17 @@ export { DatabaseConnection, getConnection, PooledConnection } from "./src/conne
 export type { ConnectionConfig, DatabaseConnectionOptions } from "./src/connection.ts";
 export { DatabaseManager, dbManager } from "./src/manager.ts";
 export { Session } from "./src/session.ts";
-export type { IsolationLevel, RetryOptions, SessionOptions } from "./src/session.ts";
+export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./src/session.ts";
 export type { QueryOptions } from "./src/abort.ts";
 export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "./src/errors.ts";
 export type { ConfigIssue, DatabaseConnectionErrorOptions, ServerErrorFields } from "./src/errors.ts";
-export { loadConfig } from "./src/config/load.ts";
-export { parseConfig } from "./src/config/parse.ts";
+export { loadConfig, type LoadConfigOptions } from "./src/config/load.ts";
+export { parseConfig, type ParseConfigOptions } from "./src/config/parse.ts";
 export { redactUrl } from "./src/config/url.ts";
 export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./src/config/types.ts";
 export { healthHandler } from "./src/health.ts";
 export type { HealthSnapshot, HealthSource, HealthStatus } from "./src/health.ts";
+export { Emitter } from "./src/events.ts";
 export type { DatabaseEvent, DatabaseEventMap, DatabaseEventName } from "./src/events.ts";
 export { attachLogger, consoleLogger } from "./src/logger.ts";
 export type { Logger, LogLevel } from "./src/logger.ts";
@@ -52,5 +53,5 @@ export type {
   QueryResult,
   Row,
 } from "./src/driver.ts";
-export { registerDriver } from "./src/registry.ts";
+export { type DriverLoader, registerDriver } from "./src/registry.ts";
 export { Secret } from "./src/redact.ts";

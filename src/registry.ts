@@ -10,8 +10,9 @@ import type { DatabaseConfig } from "./config/types.ts";
 import type { Driver, DriverFactory } from "./driver.ts";
 import { ConfigError } from "./errors.ts";
 
-type Loader = () => DriverFactory | Promise<DriverFactory>;
-const loaders = new Map<string, Loader>();
+/** Loads an adapter's `createDriver` on first use. */
+export type DriverLoader = () => DriverFactory | Promise<DriverFactory>;
+const loaders = new Map<string, DriverLoader>();
 
 /**
  * Makes `name` (the config's `driver:` value) resolve to an adapter.
@@ -22,7 +23,7 @@ const loaders = new Map<string, Loader>();
  * registerDriver("postgres", async () => (await import("../adapters/postgres.ts")).createDriver);
  * ```
  */
-export function registerDriver(name: string, load: Loader): void {
+export function registerDriver(name: string, load: DriverLoader): void {
   loaders.set(name, load);
 }
 

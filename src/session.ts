@@ -72,7 +72,8 @@ export function beginStatement(options: SessionOptions = {}): string {
   return text;
 }
 
-type State = "active" | "committed" | "rolled back";
+/** Where a session is in its life. */
+export type SessionState = "active" | "committed" | "rolled back";
 
 /**
  * A transaction on one checked-out connection. Get one from
@@ -101,7 +102,7 @@ export class Session {
   #lease: Lease;
   #parent: Session | undefined;
   #savepoint: string | undefined;
-  #state: State = "active";
+  #state: SessionState = "active";
   #children = 0;
 
   /** @internal Use `db.getSession()`. */
@@ -130,7 +131,7 @@ export class Session {
   }
 
   /** `committed`, `rolled back` or `active`. */
-  get state(): State {
+  get state(): SessionState {
     return this.#state;
   }
 

@@ -95,10 +95,11 @@ Deno.test("pre-ping replaces a dead idle connection without the caller seeing an
   const failed: unknown[] = [];
   events.on("validation-failed", (e) => failed.push(e.detail));
   const pool = makePool(driver, { prePing: 5 }, events);
+  pool.start();
   const first = await pool.acquire();
   const firstId = first.slot.id;
   await first.release();
-  await sleep(10);
+  await sleep(40); // idle past the threshold, as stamped by housekeeping ticks
   // Dead on the server, but the client has not noticed: the ping finds out.
   driver.failures.push({ match: /^SELECT 1$/, code: "57P01", connection: true });
   const lease = await pool.acquire().catch((e) => e);
