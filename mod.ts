@@ -23,6 +23,7 @@ import { registerDriver } from "./src/registry.ts";
 
 registerDriver("postgres", async () => (await import("./adapters/postgres.ts")).createDriver);
 registerDriver("pglite", async () => (await import("./adapters/pglite.ts")).createDriver);
+registerDriver("neon", async () => (await import("./adapters/neon.ts")).createDriver);
 
 export { DatabaseConnection, getConnection, PooledConnection } from "./src/connection.ts";
 export type { ConnectionConfig, DatabaseConnectionOptions } from "./src/connection.ts";
@@ -37,7 +38,7 @@ export { parseConfig, type ParseConfigOptions } from "./src/config/parse.ts";
 export { redactUrl } from "./src/config/url.ts";
 export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./src/config/types.ts";
 export { healthHandler } from "./src/health.ts";
-export type { HealthSnapshot, HealthSource, HealthStatus } from "./src/health.ts";
+export type { HealthHandlerOptions, HealthSnapshot, HealthSource, HealthStatus } from "./src/health.ts";
 export { Emitter } from "./src/events.ts";
 export type { DatabaseEvent, DatabaseEventMap, DatabaseEventName } from "./src/events.ts";
 export { attachLogger, consoleLogger } from "./src/logger.ts";

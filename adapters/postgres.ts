@@ -17,8 +17,12 @@ import { networkError, serverError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/driver.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { parseArray, serializeArray } from "./pg_array.ts";
+import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
 import { openSocket, type SocketFactory } from "./postgres_socket.ts";
-import { tlsAttempts } from "./postgres_tls.ts";
+
+export type { SocketFactory, SocketRequest } from "./postgres_socket.ts";
+import { connectWithTls, prepareTls, securedSockets, type TlsAttempt } from "./postgres_tls.ts";
 
 type Sql = ReturnType<typeof postgres>;
 type PgResult = Row[] & { count: number | null; command: string | null; columns?: { name: string; type: number }[] };
@@ -34,7 +38,8 @@ export interface PostgresDriverOptions {
 }
 
 /**
- * Creates the postgres.js driver for a configuration.
+ * Creates the postgres.js driver for a configuration. Reads and checks the TLS certificates and key
+ * first: a `ConfigError` naming the key (`database.postgres.sslrootcert`, ...) before any connection.
  *
  * @example
  * ```ts ignore
@@ -43,41 +48,79 @@ export interface PostgresDriverOptions {
  * const db = new DatabaseConnection("postgres://localhost/app", { driver: createDriver });
  * ```
  */
-export function createDriver(config: DatabaseConfig, options: PostgresDriverOptions = {}): Driver {
+export async function createDriver(config: DatabaseConfig, options: PostgresDriverOptions = {}): Promise<Driver> {
+  checkPgBouncerStartup(config);
   const socket = options.socket === undefined ? openSocket : options.socket;
+  const tls = await prepareTls(config, { ownSocket: socket !== null });
+  const arrayTypes: ArrayTypeCache = new Map();
   return {
     name: "postgres",
     pipelining: true,
     remote: true,
-    connect: async (request) => {
-      // sslmode allow/prefer may take a second attempt, as libpq does.
-      let lastError: unknown;
-      for (const attempt of await tlsAttempts(config, request.host)) {
-        try {
-          return await connectOnce(request, attempt.ssl, socket);
-        } catch (error) {
-          lastError = error;
-          if (request.signal.aborted || !attempt.retryOn(error)) throw error;
-        }
-      }
-      throw lastError;
-    },
+    // sslmode allow/prefer may take a second attempt, as libpq does.
+    connect: (request) =>
+      connectWithTls(
+        tls,
+        request,
+        (attempt) => connectOnce(request, attempt, securedSockets(socket, attempt), arrayTypes),
+      ),
   };
 }
 
-/** The first statement on every connection: proves it works and reads what TLS negotiated. */
-const HELLO =
-  "SELECT pg_backend_pid() AS pid, s.ssl, s.version, s.cipher FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()";
+/**
+ * The first statement on every connection: proves it works and reads what TLS negotiated, as the server
+ * sees it. pg_stat_get_activity(pid) reads one backend's entry where the pg_stat_ssl view reads them all.
+ */
+const HELLO = "SELECT pid, ssl, sslversion AS version, sslcipher AS cipher, " +
+  "current_setting('idle_session_timeout', true) AS idle FROM pg_stat_get_activity(pg_backend_pid())";
+
+/** The server's array types (element oid → array oid), fetched once per server by the first connection. */
+type ArrayTypeCache = Map<string, Promise<[number, number][]>>;
+
+const ARRAY_TYPES = "SELECT b.oid::int AS elem, b.typarray::int AS arr FROM pg_catalog.pg_type a " +
+  "JOIN pg_catalog.pg_type b ON b.oid = a.typelem WHERE a.typcategory = 'A' GROUP BY b.oid, b.typarray";
+
+/** Array parsers and serializers for one connection, from the per-server cache (fetched on first use). */
+async function installArrayTypes(sql: Sql, cache: ArrayTypeCache, key: string): Promise<void> {
+  let types = cache.get(key);
+  if (!types) {
+    types = (sql.unsafe(ARRAY_TYPES, [], { prepare: false }) as unknown as Promise<{ elem: number; arr: number }[]>)
+      .then((rows) => rows.map((r) => [r.elem, r.arr] as [number, number]));
+    cache.set(key, types);
+    types.catch(() => cache.delete(key)); // the next connection asks again
+  }
+  const options = (sql as unknown as { options: PgOptions }).options;
+  for (const [elem, arr] of await types) {
+    const delimiter = arr === 1020 ? ";" : ","; // box[] alone uses ';'
+    const own = options.parsers[elem];
+    // bytea elements as plain Uint8Arrays, like bytea columns (postgres.js makes Node Buffers).
+    const parse = elem === BYTEA && own ? (text: string) => plainBytes(own(text) as Uint8Array) : own;
+    const serialize = options.serializers[elem];
+    options.parsers[arr] = (text: string) => parseArray(text, parse, delimiter);
+    options.serializers[arr] = (xs: unknown) =>
+      Array.isArray(xs) ? serializeArray(xs, serialize as (v: unknown) => string, delimiter) : String(xs);
+    options.shared.typeArrayMap[elem] = arr;
+  }
+}
+
+type PgOptions = {
+  parsers: Record<number, ((text: string) => unknown) | undefined>;
+  serializers: Record<number, ((value: unknown) => string) | undefined>;
+  shared: { typeArrayMap: Record<number, number> };
+  parameters: Record<string, string>;
+};
 
 async function connectOnce(
   request: ConnectRequest,
-  ssl: unknown,
+  attempt: TlsAttempt,
   socket: SocketFactory | null,
+  arrayTypes: ArrayTypeCache,
 ): Promise<DriverConnection> {
   const { config, host, port, signal, onClose } = request;
   signal.throwIfAborted();
   let state: "starting" | "open" | "closed" = "starting";
   let sockets = 0;
+  let raw: { bytesWritten?: number } | undefined;
   let failStartup: (error: Error) => void = () => {};
   const startupFailed = new Promise<never>((_, reject) => failStartup = reject);
   startupFailed.catch(() => {});
@@ -89,13 +132,15 @@ async function connectOnce(
     user: config.user,
     pass: config.password?.reveal() ?? "",
     max: 1,
-    ssl: ssl as never,
+    ssl: attempt.ssl as never,
     prepare: config.prepare,
     connect_timeout: 0, // the core bounds the whole attempt; postgres.js's timer would only cover part of it
     idle_timeout: 0,
     max_lifetime: 0,
     keep_alive: config.keepalives ? Math.max(1, Math.round(config.keepalives_idle / 1000)) : 0,
-    fetch_types: true,
+    fetch_types: false, // array types come from installArrayTypes: fetched once per server, and without the
+    // unhandled rejection postgres.js's own fetch raises when a connection dies during it
+
     onnotice: () => {},
     connection: {
       application_name: config.application_name,
@@ -104,7 +149,11 @@ async function connectOnce(
     onclose: () => {
       const was = state;
       state = "closed";
-      if (was === "open") onClose();
+      if (was !== "open") return;
+      // postgres.js may hold statements queued behind this connection, waiting for a redial we refuse: end() fails
+      // them (CONNECTION_DESTROYED; never written, so the core may send them elsewhere) instead of stranding them.
+      void sql.end({ timeout: 0 }).catch(() => {});
+      onClose();
     },
     ...(socket
       ? {
@@ -112,7 +161,8 @@ async function connectOnce(
           // postgres.js redials silently after a close (in a tight loop against a server that accepts and
           // hangs up). Only the first dial and, once open, cancel requests may make a socket.
           if (state === "closed" || (state === "starting" && sockets > 0)) {
-            const error = new DatabaseConnectionError(`${host}:${port} closed the connection during startup`, {
+            const what = state === "closed" ? "connection is closed" : "closed the connection during startup";
+            const error = new DatabaseConnectionError(`${host}:${port}: ${what}`, {
               code: "CONNECTION_CLOSED",
               retryable: true,
               reachedServer: false,
@@ -121,7 +171,16 @@ async function connectOnce(
             throw error;
           }
           sockets++;
-          return socket({ host, port, signal, keepalives: config.keepalives, keepalivesIdle: config.keepalives_idle });
+          const made = socket({
+            host,
+            port,
+            signal,
+            keepalives: config.keepalives,
+            keepalivesIdle: config.keepalives_idle,
+          });
+          // The first socket carries the session (later ones are cancel requests): its byte count tells what was sent.
+          if (sockets === 1) made.then((s) => raw = s as typeof raw, () => {});
+          return made;
         },
       }
       : {}),
@@ -136,16 +195,35 @@ async function connectOnce(
   try {
     const hello = sql.unsafe(HELLO, [], { prepare: false }) as unknown as PgResult;
     const rows = await Promise.race([hello, aborted, startupFailed]);
+    await Promise.race([installArrayTypes(sql, arrayTypes, `${host}:${port}`), aborted, startupFailed]);
     state = "open";
-    const row = rows[0] as { pid?: number; ssl?: boolean; version?: string; cipher?: string } | undefined;
-    const params = (sql as unknown as { options: { parameters: Record<string, string> } }).options.parameters;
-    return new PostgresConnection(sql, {
-      pid: row?.pid,
-      serverVersion: params.server_version,
-      tls: row?.ssl ? { protocol: row.version, cipher: row.cipher } : row ? null : undefined,
-      host,
-      port,
-    }, () => state === "closed");
+    const row = rows[0] as
+      | { pid?: number; ssl?: boolean; version?: string; cipher?: string; idle?: string | null }
+      | undefined;
+    const params = (sql as unknown as { options: PgOptions }).options.parameters;
+    // Tracked only where postgres.js writes to the socket we made (not to its own TLS wrapper), as the startup
+    // bytes counted on it prove.
+    const written = !attempt.ssl && (raw?.bytesWritten ?? 0) > 0 ? () => raw!.bytesWritten : undefined;
+    return new PostgresConnection(
+      sql,
+      {
+        pid: row?.pid,
+        idleSessionTimeout: settingMs(row?.idle),
+        serverVersion: params.server_version,
+        // What our own negotiation saw (the hop we dialled, also behind a pooler), else the server's view.
+        tls: attempt.negotiated !== undefined
+          ? attempt.negotiated
+          : row?.ssl
+          ? { protocol: row.version, cipher: row.cipher }
+          : row
+          ? null
+          : undefined,
+        host,
+        port,
+      },
+      () => state === "closed",
+      written,
+    );
   } catch (error) {
     state = "closed";
     await sql.end({ timeout: 0 }).catch(() => {});
@@ -158,6 +236,8 @@ class PostgresConnection implements DriverConnection {
     readonly sql: Sql,
     readonly info: DriverConnection["info"],
     readonly isClosed: () => boolean,
+    /** Bytes handed to the socket so far (queued ones included), when that can be known. */
+    readonly written?: () => number | undefined,
   ) {}
 
   get closed(): boolean {
@@ -168,7 +248,11 @@ class PostgresConnection implements DriverConnection {
     if (this.isClosed()) {
       throw networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false);
     }
-    const q = this.sql.unsafe(text, (params ?? []) as never[]) as unknown as PgQuery;
+    const before = this.written?.();
+    // `unsafe` never prepares unless asked; asking still yields to the instance's `prepare` (config.prepare,
+    // off with pgbouncer). Without parameters postgres.js uses the simple protocol and prepares nothing.
+    const args = params === undefined ? [] : params.some(Array.isArray) ? params.map(arrayParam) : params;
+    const q = this.sql.unsafe(text, args as never[], { prepare: true }) as unknown as PgQuery;
     let onAbort: (() => void) | undefined;
     if (signal) {
       if (signal.aborted) q.cancel();
@@ -178,11 +262,15 @@ class PostgresConnection implements DriverConnection {
     try {
       rows = await q;
     } catch (error) {
-      throw mapError(error, true);
+      // postgres.js writes on the next tick and refuses to write after the server's FIN: when no byte reached
+      // the socket since this statement was issued, it provably never reached the server and may go elsewhere.
+      throw mapError(error, before === undefined || this.written?.() !== before);
     } finally {
       if (onAbort) signal!.removeEventListener("abort", onAbort);
     }
-    return toResult(rows);
+    // Several statements (simple protocol) give one Result each: report the last, as every adapter does.
+    const last = rows[rows.length - 1] as unknown;
+    return toResult(Array.isArray(last) && "command" in last ? last as PgResult : rows);
   }
 
   async close(): Promise<void> {
@@ -190,7 +278,32 @@ class PostgresConnection implements DriverConnection {
   }
 }
 
+/**
+ * postgres.js declares an array parameter with its first element's type (a Date array as `timestamptz`, not
+ * `timestamptz[]`), which the server rejects. Such arrays go as literals of unknown type, typed by the server.
+ */
+function arrayParam(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  let first: unknown = value;
+  while (Array.isArray(first)) first = first.find((v) => v !== null && v !== undefined);
+  if (first instanceof Date) return serializeArray(value, (d) => (d as Date).toISOString());
+  if (typeof first === "boolean") return serializeArray(value, (b) => b ? "t" : "f");
+  if (typeof first === "bigint") return serializeArray(value);
+  if (first instanceof Uint8Array) return serializeArray(value, (b) => "\\x" + hex(b as Uint8Array));
+  return value;
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
 const BYTEA = 17;
+
+function plainBytes(v: Uint8Array): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+}
 
 function toResult(rows: PgResult): QueryResult {
   const columns = rows.columns ?? [];
@@ -206,13 +319,20 @@ function toResult(rows: PgResult): QueryResult {
     for (const row of rows) {
       for (const name of bytea) {
         const v = row[name] as Uint8Array | null;
-        if (v) row[name] = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+        if (v) row[name] = plainBytes(v);
       }
     }
   }
-  const command = rows.command ?? "";
+  const command = (rows.command ?? "").split(" ", 1)[0]; // the verb, as on every adapter: "CREATE INDEX" → "CREATE"
   // A plain array (Result's species is Array), so rows compare equal across adapters.
   return { rows: rows.slice(), rowCount: rows.count ?? (command === "SELECT" ? rows.length : 0), command, fields };
+}
+
+/** A duration setting as `current_setting` shows it (`200ms`, `5s`, `1min`, `0`) in ms; undefined if unknown. */
+function settingMs(text: string | null | undefined): number | undefined {
+  const m = /^(\d+)\s*(ms|s|min|h|d)?$/.exec(text?.trim() ?? "");
+  if (!m) return undefined;
+  return Number(m[1]) * { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"]!;
 }
 
 /** Maps a postgres.js error to a `QueryError` or a `DatabaseConnectionError`. */
@@ -220,19 +340,23 @@ function mapError(error: unknown, reachedServer: boolean): unknown {
   if (error instanceof DatabaseConnectionError) return error;
   const e = error as Record<string, unknown>;
   if (e?.name === "PostgresError" && typeof e.code === "string") {
-    return serverError({
-      code: e.code,
-      message: String(e.message),
-      severity: e.severity as string | undefined,
-      detail: e.detail as string | undefined,
-      hint: e.hint as string | undefined,
-      position: e.position === undefined ? undefined : Number(e.position),
-      where: e.where as string | undefined,
-      schema: e.schema_name as string | undefined,
-      table: e.table_name as string | undefined,
-      column: e.column_name as string | undefined,
-      constraint: e.constraint_name as string | undefined,
-    }, error);
+    return serverError(
+      {
+        code: e.code,
+        message: String(e.message),
+        severity: e.severity as string | undefined,
+        detail: e.detail as string | undefined,
+        hint: e.hint as string | undefined,
+        position: e.position === undefined ? undefined : Number(e.position),
+        where: e.where as string | undefined,
+        schema: e.schema_name as string | undefined,
+        table: e.table_name as string | undefined,
+        column: e.column_name as string | undefined,
+        constraint: e.constraint_name as string | undefined,
+      },
+      error,
+      reachedServer,
+    );
   }
   if (typeof e?.code === "string" && /^(E[A-Z]+|CONNECT(ION)?_[A-Z]+)$/.test(e.code)) {
     return networkError(String(e.message ?? e.code), e.code, reachedServer, error);

@@ -11,7 +11,8 @@ import { DatabaseConnectionError, QueryError, type ServerErrorFields } from "./e
 /**
  * SQLSTATEs that mean the connection is unusable: class 08 (connection
  * exception), 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot connect
- * now, 57P05 idle session timeout.
+ * now, 57P05 idle session timeout, and 25P03 idle-in-transaction timeout (the
+ * server ends the session, not just the statement).
  *
  * @example
  * ```ts
@@ -21,16 +22,40 @@ import { DatabaseConnectionError, QueryError, type ServerErrorFields } from "./e
  */
 export function isConnectionSqlState(code: string | undefined): boolean {
   if (!code) return false;
-  return code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03" || code === "57P05";
+  return code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03" || code === "57P05" ||
+    code === "25P03";
 }
 
-/** SQLSTATEs worth retrying a whole transaction for: serialization failure, deadlock. */
+/**
+ * SQLSTATEs worth retrying a whole transaction for: serialization failure, deadlock.
+ *
+ * @example
+ * ```ts
+ * import { isTransientSqlState } from "./classify.ts";
+ * console.assert(isTransientSqlState("40001") && isTransientSqlState("40P01") && !isTransientSqlState("23505"));
+ * ```
+ */
 export function isTransientSqlState(code: string | undefined): boolean {
   return code === "40001" || code === "40P01";
 }
 
-/** Server-side states that mean "not now" rather than "never": too many connections, starting up. */
-const RETRYABLE_CONNECT_STATES = new Set(["53300", "57P03", "08006", "08001", "08000", "08003", "08004", "57P01"]);
+/**
+ * Server-side states that mean "not now" rather than "never": too many connections, starting up, and
+ * (the connector's own code) a server that does not match `target_session_attrs` yet, as a standby
+ * about to be promoted.
+ */
+const RETRYABLE_CONNECT_STATES = new Set([
+  "53300",
+  "57P03",
+  "08006",
+  "08001",
+  "08000",
+  "08003",
+  "08004",
+  "57P01",
+  "57P02",
+  "TARGET_SESSION_ATTRS",
+]);
 
 /** Network error codes a driver or socket reports when the link, not the request, failed. */
 const NETWORK_CODES = new Set([
@@ -73,6 +98,13 @@ export function isConnectionFailure(error: unknown): boolean {
  * Whether a failure to open a connection may go away by itself (server
  * restarting, unreachable, out of connection slots), as opposed to a wrong
  * password, a missing database or a certificate that will not verify.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableConnectFailure } from "./classify.ts";
+ * console.assert(isRetryableConnectFailure({ code: "ECONNREFUSED" }) && isRetryableConnectFailure({ code: "57P03" }));
+ * console.assert(!isRetryableConnectFailure({ code: "28P01" })); // wrong password
+ * ```
  */
 export function isRetryableConnectFailure(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
@@ -83,12 +115,27 @@ export function isRetryableConnectFailure(error: unknown): boolean {
 /**
  * Builds the error for a server `ErrorResponse`: a retryable
  * `DatabaseConnectionError` for connection-class states, a `QueryError` otherwise.
+ * `reachedServer: false` when the adapter proved the failed statement was never
+ * written (the server's FATAL answered an earlier moment, not this statement).
+ *
+ * @example
+ * ```ts
+ * import { serverError } from "./classify.ts";
+ * import { DatabaseConnectionError, QueryError } from "./errors.ts";
+ * console.assert(serverError({ code: "57P01", message: "terminating" }) instanceof DatabaseConnectionError);
+ * console.assert(serverError({ code: "23505", message: "duplicate" }) instanceof QueryError);
+ * ```
  */
-export function serverError(fields: ServerErrorFields, cause?: unknown): QueryError | DatabaseConnectionError {
+export function serverError(
+  fields: ServerErrorFields,
+  cause?: unknown,
+  reachedServer = true,
+): QueryError | DatabaseConnectionError {
   if (isConnectionSqlState(fields.code)) {
     return new DatabaseConnectionError(`connection lost: ${fields.message} (${fields.code})`, {
       code: fields.code,
       retryable: true,
+      reachedServer,
       cause,
     });
   }
@@ -98,6 +145,13 @@ export function serverError(fields: ServerErrorFields, cause?: unknown): QueryEr
 /**
  * Builds the error for a network-level failure of an established connection.
  * `reachedServer: false` only when the statement provably was never sent.
+ *
+ * @example
+ * ```ts
+ * import { networkError } from "./classify.ts";
+ * const e = networkError("socket closed", "ECONNRESET", true);
+ * console.assert(e.retryable && e.reachedServer && e.code === "ECONNRESET");
+ * ```
  */
 export function networkError(
   message: string,

@@ -9,18 +9,22 @@ import { deadline, explainCancel, type QueryOptions } from "./abort.ts";
 import { isConnectionFailure, isTransientSqlState } from "./classify.ts";
 import { parseConfig } from "./config/parse.ts";
 import type { DatabaseConfig, HostPort } from "./config/types.ts";
-import { makeConnector } from "./connector.ts";
+import { type ConnectorOptions, makeConnector } from "./connector.ts";
 import type { Driver, DriverFactory, QueryResult, Row } from "./driver.ts";
-import { DatabaseConnectionError } from "./errors.ts";
+import { DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
 import { Emitter } from "./events.ts";
 import { HealthMonitor, type HealthSnapshot } from "./health.ts";
 import { attachLogger, consoleLogger, type Logger, type LogLevel } from "./logger.ts";
 import { platform, type ScopeStorage } from "./platform.ts";
 import { backoffDelay } from "./backoff.ts";
 import { type Lease, Pool, type PoolStats, type Slot } from "./pool.ts";
+import { ReplicaRouter } from "./replicas.ts";
 import { resolveDriver } from "./registry.ts";
 import { beginStatement, type RetryOptions, Session, type SessionOptions } from "./session.ts";
 import { templateText } from "./sql.ts";
+
+/** Bound on an embedded database's start (PGlite runs initdb: ~3.5 s here, more under load). */
+const EMBEDDED_START_TIMEOUT = 120_000;
 
 /** Options beside the configuration. */
 export interface DatabaseConnectionOptions {
@@ -84,6 +88,7 @@ interface Ready {
   driver: Driver;
   pool: Pool;
   replicas: Pool[];
+  router: ReplicaRouter;
   monitor: HealthMonitor;
 }
 
@@ -314,6 +319,7 @@ export class DatabaseConnection extends Emitter {
     state.monitor.stop();
     const timeout = this.config.close_timeout;
     await Promise.all([state.pool.close(timeout), ...state.replicas.map((r) => r.close(timeout))]);
+    await state.router.close();
     await state.driver.end?.();
   }
 
@@ -329,10 +335,27 @@ export class DatabaseConnection extends Emitter {
       : typeof choice === "function"
       ? await choice(this.config)
       : choice;
-    const pool = this.#makePool(driver, this.config.hosts, hostsLabel(this.config.hosts));
-    const replicas = this.config.replicas.map((r) => this.#makePool(driver, [r], `replica ${r.host}:${r.port}`, 0));
-    const monitor = new HealthMonitor({ pool, replicas, events: this, config: this.config });
-    const state: Ready = { driver, pool, replicas, monitor };
+    const primary = hostsLabel(this.config.hosts);
+    const pool = this.#makePool(driver, this.config.hosts, primary, undefined, { events: this });
+    // A replica is whatever answers at its address: target_session_attrs is about the primary's host list.
+    const replicas = this.config.replicas.map((r) =>
+      this.#makePool(driver, [r], `replica ${r.host}:${r.port}`, 0, { attrs: "any" })
+    );
+    const router = new ReplicaRouter(replicas, this.config.replicas, {
+      maxLag: this.config.max_replica_lag,
+      pipelining: driver.pipelining,
+      checkTimeout: this.config.connect_timeout,
+      events: this,
+      primary,
+    });
+    const monitor = new HealthMonitor({
+      pool,
+      replicas,
+      events: this,
+      config: this.config,
+      replicaState: (r) => router.state(r),
+    });
+    const state: Ready = { driver, pool, replicas, router, monitor };
     if (this.#closed) {
       await driver.end?.();
       throw closedError();
@@ -346,7 +369,13 @@ export class DatabaseConnection extends Emitter {
     return state;
   }
 
-  #makePool(driver: Driver, targets: readonly HostPort[], label: string, min?: number): Pool {
+  #makePool(
+    driver: Driver,
+    targets: readonly HostPort[],
+    label: string,
+    min?: number,
+    connector?: ConnectorOptions,
+  ): Pool {
     const c = this.config;
     const cap = driver.maxConnections ?? Infinity;
     return new Pool(
@@ -360,10 +389,12 @@ export class DatabaseConnection extends Emitter {
         leakThreshold: c.leak_detection_threshold,
         backoffBase: c.reconnect_backoff_base,
         backoffMax: c.reconnect_backoff_max,
-        connectTimeout: c.connect_timeout * targets.length + 1000,
+        connectTimeout: driver.remote === false
+          ? Math.max(c.connect_timeout, EMBEDDED_START_TIMEOUT)
+          : c.connect_timeout * targets.length + 1000,
         label,
       },
-      makeConnector(driver, c, targets),
+      makeConnector(driver, c, targets, connector),
       this,
     );
   }
@@ -385,8 +416,26 @@ export class DatabaseConnection extends Emitter {
   }
 
   async #querySlow<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    const { pool, replicas } = await this.#init();
-    const target = options?.readOnly ? pickReplica(replicas) ?? pool : pool;
+    const { pool, router } = await this.#init();
+    const replica = options?.readOnly ? await router.pick() : undefined;
+    if (replica === undefined) return await this.#queryOn<R>(pool, text, params, options);
+    try {
+      return await this.#queryOn<R>(replica, text, params, options);
+    } catch (error) {
+      if (!isConnectionFailure(error) || replica.closing) throw error;
+      router.failed(replica, error);
+      // readOnly promises the statement writes nothing (and a standby applies no writes): running it
+      // on the next replica or the primary cannot apply anything twice.
+      return await this.#querySlow<R>(text, params, options);
+    }
+  }
+
+  async #queryOn<R>(
+    target: Pool,
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
     if (options?.signal || options?.timeout || !this.#pipelining) {
       const d = deadline(options?.signal, options?.timeout);
       const lease = await target.acquire(d.signal);
@@ -413,22 +462,64 @@ export class DatabaseConnection extends Emitter {
   }
 
   async #begin(options: SessionOptions): Promise<Session> {
-    const { pool, replicas } = await this.#init();
-    const target = options.readOnly ? pickReplica(replicas) ?? pool : pool;
+    const { pool, router } = await this.#init();
+    let target = options.readOnly ? (await router.pick()) ?? pool : pool;
     const begin = beginStatement(options);
     for (let attempt = 0;; attempt++) {
       const lease = await target.acquire(options.signal);
       try {
         await lease.query(begin);
         lease.inTransaction = true;
-        return new Session(this, lease);
+        const verify = options.verifyCommit ?? options.retry !== undefined;
+        return new Session(this, lease, undefined, undefined, verify ? this.#settleCommit : undefined);
       } catch (error) {
         await lease.release(isConnectionFailure(error));
+        if (target !== pool && isConnectionFailure(error) && !target.closing) {
+          // Only BEGIN was sent: another replica or the primary may take the session.
+          router.failed(target, error);
+          target = (await router.pick()) ?? pool;
+          continue;
+        }
         const unsent = (error as DatabaseConnectionError).reachedServer === false;
         if (!unsent || attempt >= 2) throw error;
       }
     }
   }
+
+  /**
+   * How transaction `txid` ended, asked on a fresh connection after its own died
+   * during COMMIT. Polls while the old backend is still finishing; gives up
+   * ("unknown") after `connect_timeout` (at least 5 s).
+   */
+  #settleCommit = async (txid: string): Promise<"committed" | "aborted" | "unknown"> => {
+    const { pool } = await this.#init();
+    const give = Math.max(this.config.connect_timeout, 5000);
+    const end = performance.now() + give;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(new Error("gave up settling a COMMIT")), give);
+    try {
+      while (performance.now() < end) {
+        try {
+          const lease = await pool.acquire(ctl.signal);
+          let status: unknown;
+          try {
+            status = (await lease.query("SELECT txid_status($1::bigint) AS s", [txid])).rows[0]?.s;
+          } finally {
+            await lease.release();
+          }
+          if (status === "committed" || status === "aborted") return status;
+          if (status !== "in progress") return "unknown"; // null: too old to tell
+        } catch (error) {
+          // The server may still be restarting: keep asking until the deadline; a query error is final.
+          if (ctl.signal.aborted || error instanceof QueryError) return "unknown";
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return "unknown";
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 
   async #connect(signal?: AbortSignal): Promise<PooledConnection> {
     const { pool } = await this.#init();
@@ -474,24 +565,20 @@ function hostsLabel(hosts: readonly HostPort[]): string {
   return hosts.map((h) => `${h.host}:${h.port}`).join(",");
 }
 
-function pickReplica(replicas: readonly Pool[]): Pool | undefined {
-  let best: Pool | undefined;
-  for (const r of replicas) {
-    if (r.closing || r.downSince !== undefined) continue;
-    if (!best || r.slots.length > best.slots.length) best = r;
-  }
-  return best;
-}
-
 function retryOptions(retry: number | RetryOptions | undefined): Required<RetryOptions> {
   const o = typeof retry === "number" ? { attempts: retry } : retry ?? { attempts: 1 };
   return { attempts: o.attempts ?? 3, baseDelay: o.baseDelay ?? 20, maxDelay: o.maxDelay ?? 1000 };
 }
 
-/** Worth re-running a whole transaction for: serialization failure, deadlock, or a lost connection before COMMIT. */
+/**
+ * Worth re-running a whole transaction for: serialization failure, deadlock,
+ * or a lost connection that certainly rolled it back. Never an in-doubt COMMIT
+ * or a pool timeout.
+ */
 function retryable(error: unknown): boolean {
   if (isTransientSqlState((error as { code?: string })?.code)) return true;
-  return error instanceof DatabaseConnectionError && error.retryable;
+  return error instanceof DatabaseConnectionError && error.retryable && !error.inDoubt &&
+    !(error instanceof PoolTimeoutError);
 }
 
 function closedError(): DatabaseConnectionError {

@@ -11,6 +11,7 @@ import { isRetryableConnectFailure } from "./classify.ts";
 import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
 import type { Driver, DriverConnection } from "./driver.ts";
 import { DatabaseConnectionError } from "./errors.ts";
+import type { Emitter } from "./events.ts";
 import type { Connector } from "./pool.ts";
 import { describe } from "./pool.ts";
 
@@ -50,7 +51,14 @@ export function matchesAttrs(attrs: TargetSessionAttrs, role: ServerRole): boole
   }
 }
 
-/** Asks a fresh connection what it is. */
+/**
+ * Asks a fresh connection what it is.
+ *
+ * @example
+ * ```ts ignore
+ * const { inRecovery, readOnly } = await serverRole(conn);
+ * ```
+ */
 export async function serverRole(conn: DriverConnection): Promise<ServerRole> {
   const { rows } = await conn.query(
     "SELECT pg_is_in_recovery() AS r, current_setting('default_transaction_read_only') AS ro",
@@ -59,39 +67,104 @@ export async function serverRole(conn: DriverConnection): Promise<ServerRole> {
   return { inRecovery: row.r === true || row.r === "t", readOnly: row.ro === "on" };
 }
 
-/** Wraps a failed attempt as a `DatabaseConnectionError` naming the target, keeping code and retryability. */
+/** `serverRole`, given up (and the connection closed) when `signal` aborts: a server may accept and then hang. */
+async function roleWithin(conn: DriverConnection, signal: AbortSignal): Promise<ServerRole> {
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([serverRole(conn), aborted]);
+  } catch (error) {
+    await conn.close();
+    throw error;
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+  }
+}
+
+/**
+ * Wraps a failed attempt as a `DatabaseConnectionError` naming the target, keeping code and retryability.
+ * Nothing was sent on a connection that never opened: `reachedServer` is false.
+ *
+ * @example
+ * ```ts
+ * import { connectError } from "./connector.ts";
+ * const err = connectError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "db:5432");
+ * console.assert(err.retryable && !err.reachedServer && err.message.includes("db:5432"));
+ * ```
+ */
 export function connectError(error: unknown, target: string): DatabaseConnectionError {
   if (error instanceof DatabaseConnectionError && error.message.includes(target)) return error;
   const code = (error as { code?: unknown })?.code;
   return new DatabaseConnectionError(`could not connect to ${target}: ${describe(error)}`, {
     code: typeof code === "string" ? code : undefined,
     retryable: isRetryableConnectFailure(error),
+    reachedServer: false, // no statement is sent before a connection is up
     cause: error,
   });
+}
+
+/** Options of {@linkcode makeConnector}. */
+export interface ConnectorOptions {
+  /** Overrides `config.target_session_attrs` (replica pools take `any`). */
+  attrs?: TargetSessionAttrs;
+  /** Receives a `failover` event when new connections stop landing on the host the last one did. */
+  events?: Emitter;
 }
 
 /**
  * Builds the pool's connector for `targets` (the configured hosts, or one replica).
  *
+ * It remembers the host its last connection landed on. When a later walk
+ * skips that host (down, or no longer matching `target_session_attrs`) and
+ * lands elsewhere, it emits `failover` with `from`, `to` and the reason. With
+ * `read-write` or `primary` any move is one (there is one writable server); with
+ * other attributes, landing on another healthy host is load balancing, not failover.
+ *
  * @example
  * ```ts ignore
- * const connect = makeConnector(driver, config, config.hosts);
+ * const connect = makeConnector(driver, config, config.hosts, { events: db });
  * const conn = await connect(signal, () => {});
  * ```
  */
-export function makeConnector(driver: Driver, config: DatabaseConfig, targets: readonly HostPort[]): Connector {
-  const attrs = config.target_session_attrs;
+export function makeConnector(
+  driver: Driver,
+  config: DatabaseConfig,
+  targets: readonly HostPort[],
+  options: ConnectorOptions = {},
+): Connector {
+  const attrs = options.attrs ?? config.target_session_attrs;
+  const singleWriter = attrs === "read-write" || attrs === "primary";
+  let current: string | undefined;
+  const landed = (target: string, failures: readonly DatabaseConnectionError[], skipped: Map<string, string>) => {
+    const from = current;
+    current = target;
+    if (from === undefined || from === target || targets.length < 2) return;
+    const why = skipped.get(from);
+    if (why === undefined && !singleWriter) return;
+    options.events?.emit("failover", {
+      from,
+      to: target,
+      reason: why ?? `${target} is now the ${attrs} server` + (failures.length ? ` (${failures.length} skipped)` : ""),
+    });
+  };
   return async (signal, onClose) => {
     const order = config.load_balance_hosts === "random" ? shuffle(targets) : targets;
     const failures: DatabaseConnectionError[] = [];
-    let fallback: { conn: DriverConnection; accept: () => void } | undefined;
+    const skipped = new Map<string, string>();
+    let fallback: { conn: DriverConnection; accept: () => void; target: string } | undefined;
     for (const { host, port } of order) {
       const target = `${host}:${port}`;
       if (signal.aborted) break;
       const attempt = new AbortController();
       const onAbort = () => attempt.abort(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
-      const timer = setTimeout(() => {
+      // connect_timeout is about the network; an embedded database's one-time start (PGlite runs
+      // initdb, seconds) is bounded by the pool's own, longer limit instead.
+      const timer = driver.remote === false ? undefined : setTimeout(() => {
         attempt.abort(
           new DatabaseConnectionError(`connect_timeout: ${target} did not answer within ${config.connect_timeout} ms`, {
             code: "CONNECT_TIMEOUT",
@@ -112,37 +185,44 @@ export function makeConnector(driver: Driver, config: DatabaseConfig, targets: r
         });
         if (attrs === "any") {
           accept();
+          landed(target, failures, skipped);
           return conn;
         }
-        const role = await serverRole(conn);
+        const role = await roleWithin(conn, attempt.signal);
         if (matchesAttrs(attrs, role)) {
           accept();
           if (fallback) await fallback.conn.close();
+          landed(target, failures, skipped);
           return conn;
         }
-        if (attrs === "prefer-standby" && !fallback) fallback = { conn, accept };
+        if (attrs === "prefer-standby" && !fallback) fallback = { conn, accept, target };
         else await conn.close();
-        failures.push(
-          new DatabaseConnectionError(
-            `${target} is ${role.inRecovery ? "a standby" : "a primary"}${
-              role.readOnly && !role.inRecovery ? " (read-only)" : ""
-            }, not ${attrs}`,
-            { code: "TARGET_SESSION_ATTRS", retryable: true },
-          ),
+        const mismatch = new DatabaseConnectionError(
+          `${target} is ${role.inRecovery ? "a standby" : "a primary"}${
+            role.readOnly && !role.inRecovery ? " (read-only)" : ""
+          }, not ${attrs}`,
+          { code: "TARGET_SESSION_ATTRS", retryable: true, reachedServer: false },
         );
+        failures.push(mismatch);
+        skipped.set(target, mismatch.message);
       } catch (error) {
         const reason = attempt.signal.aborted ? attempt.signal.reason : error;
-        failures.push(connectError(reason, target));
+        const failure = connectError(reason, target);
+        failures.push(failure);
+        skipped.set(target, failure.message);
         if (signal.aborted) break;
       } finally {
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
       }
     }
-    if (fallback) {
+    if (fallback && signal.aborted) await fallback.conn.close();
+    else if (fallback) {
       fallback.accept();
+      landed(fallback.target, failures, skipped);
       return fallback.conn;
     }
+
     if (signal.aborted && failures.length === 0) throw signal.reason;
     throw combine(failures, attrs);
   };
@@ -153,8 +233,13 @@ function combine(failures: DatabaseConnectionError[], attrs: TargetSessionAttrs)
   const message = `no server matched (target_session_attrs=${attrs}):\n` +
     failures.map((f) => `  - ${f.message}`).join("\n");
   return new DatabaseConnectionError(message, {
-    code: failures.at(-1)?.code,
+    // The pool reads the code: a standby answering means a promotion may come any moment (retry soon);
+    // otherwise take a retryable failure's code when there is one.
+    code: failures.some((f) => f.code === "TARGET_SESSION_ATTRS")
+      ? "TARGET_SESSION_ATTRS"
+      : (failures.find((f) => f.retryable) ?? failures.at(-1))?.code,
     retryable: failures.some((f) => f.retryable),
+    reachedServer: false,
     cause: failures.at(-1),
   });
 }

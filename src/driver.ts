@@ -47,6 +47,11 @@ export interface ConnectionInfo {
   readonly host?: string;
   /** The port actually connected to. */
   readonly port?: number;
+  /**
+   * The server's `idle_session_timeout` for this session, ms (0 or undefined: none). The pool retires a
+   * connection before the server closes it for idleness, so no statement is sent into that close.
+   */
+  readonly idleSessionTimeout?: number;
 }
 
 /** What the core hands an adapter to open one connection. */

@@ -51,6 +51,11 @@ export interface DatabaseConnectionErrorOptions {
    * provably did not, so it is safe to send again.
    */
   reachedServer?: boolean;
+  /**
+   * The connection was lost after COMMIT was sent and the outcome could not be
+   * settled: the transaction may or may not have committed.
+   */
+  inDoubt?: boolean;
   /** The original error. */
   cause?: unknown;
 }
@@ -72,6 +77,8 @@ export class DatabaseConnectionError extends Error {
   readonly retryable: boolean;
   /** `false` when the statement provably never reached the server. */
   readonly reachedServer: boolean;
+  /** True when a COMMIT's outcome is unknown: re-running the transaction could apply it twice. */
+  readonly inDoubt: boolean;
 
   /** Builds the error; the message is redacted. */
   constructor(message: string, options: DatabaseConnectionErrorOptions = {}) {
@@ -80,6 +87,7 @@ export class DatabaseConnectionError extends Error {
     this.code = options.code;
     this.retryable = options.retryable ?? false;
     this.reachedServer = options.reachedServer ?? true;
+    this.inDoubt = options.inDoubt ?? false;
   }
 }
 

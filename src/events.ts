@@ -6,11 +6,23 @@
  * @module
  */
 
-/** Event names and their `detail` payloads. */
+/**
+ * Event names and their `detail` payloads.
+ *
+ * @example Listen to outages
+ * ```ts ignore
+ * db.on("reconnecting", (e) => console.warn(`down since ${e.detail.downSince}, retry in ${e.detail.delayMs} ms`));
+ * db.on("reconnected", (e) => console.info(`back after ${e.detail.downtimeMs} ms`));
+ * db.addEventListener("schema-version", (e) => reloadCaches(), { once: true });
+ * ```
+ */
 export interface DatabaseEventMap {
   /** A connection opened. */
   "connect": { id: number; host?: string; port?: number; durationMs: number; tls: boolean | undefined };
-  /** A connection closed: `reason` is `idle`, `lifetime`, `error`, `closed`, `validation`, `dirty`. */
+  /**
+   * A connection closed: `reason` is `idle` (pool_idle_timeout, or retired ahead of the server's
+   * idle_session_timeout), `lifetime`, `error` (it died; `error` says how when known), `closed`, `validation`.
+   */
   "disconnect": { id: number; reason: string; error?: string };
   /** A connection was checked out for exclusive use (a session or `engine.connect()`). */
   "checkout": { id: number; waitMs: number };

@@ -9,6 +9,7 @@ import type { DatabaseConfig } from "./config/types.ts";
 import type { Emitter } from "./events.ts";
 import { unref } from "./platform.ts";
 import { describe, type Pool, type PoolStats } from "./pool.ts";
+import type { ReplicaState } from "./replicas.ts";
 
 /** `healthy`: answering. `degraded`: answering, but waiting callers or recent failures. `unhealthy`: not answering. */
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -35,8 +36,12 @@ export interface HealthSnapshot {
   schemaVersion?: unknown;
   /** Pool numbers. */
   pool: Omit<PoolStats, "leases">;
-  /** Read replicas, when configured. */
-  replicas?: { target: string; status: HealthStatus; downSince?: string; lastError?: string }[];
+  /** The `host:port` the pool's connections reach (with a host list: the one that matched `target_session_attrs`). */
+  server?: string;
+  /** The last `failover` event: the primary moved, or a replica was skipped or came back. */
+  lastFailover?: { at: string; from?: string; to?: string; reason: string };
+  /** Read replicas, when configured; `lagMs` when `max_replica_lag` is set. */
+  replicas?: { target: string; status: HealthStatus; downSince?: string; lastError?: string; lagMs?: number }[];
 }
 
 /** What the monitor watches. */
@@ -49,11 +54,23 @@ export interface HealthTarget {
   events: Emitter;
   /** The configuration. */
   config: DatabaseConfig;
+  /** What the replica router knows about a replica pool (lag, why skipped). */
+  replicaState?: (replica: Pool) => ReplicaState | undefined;
 }
 
 /**
  * Runs checks on a timer (`health_check_interval`, unref'd so it never keeps a
- * process alive) and on demand.
+ * process alive) and on demand. Each check pings the idle connections (dead
+ * ones are replaced), opens one if none is open, and runs
+ * `schema_version_query`. Internal: reach it through `db.health()`.
+ *
+ * @example
+ * ```ts ignore
+ * const monitor = new HealthMonitor({ pool, replicas: [], events: db, config: db.config });
+ * monitor.start();
+ * const { status } = await monitor.check();
+ * monitor.stop();
+ * ```
  */
 export class HealthMonitor {
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -64,8 +81,11 @@ export class HealthMonitor {
   #schemaVersion: unknown;
   #status: HealthStatus | undefined;
   #running: Promise<HealthSnapshot> | undefined;
+  #lastFailover: HealthSnapshot["lastFailover"];
 
-  constructor(readonly target: HealthTarget) {}
+  constructor(readonly target: HealthTarget) {
+    target.events.on("failover", (e) => this.#lastFailover = { at: new Date().toISOString(), ...e.detail });
+  }
 
   /** Starts periodic checks; `health_check_interval: 0` turns them off. */
   start(): void {
@@ -117,9 +137,21 @@ export class HealthMonitor {
   }
 
   async #checkSchema(): Promise<void> {
-    const query = this.target.config.schema_version_query;
+    const { config, pool } = this.target;
+    const query = config.schema_version_query;
     if (!query) return;
-    const lease = await this.target.pool.acquire();
+    // Every connection checked out for long: give up after connect_timeout rather than hang the health check.
+    const ctl = new AbortController();
+    const timer = setTimeout(
+      () => ctl.abort(new Error("no connection free for schema_version_query")),
+      config.connect_timeout,
+    );
+    let lease;
+    try {
+      lease = await pool.acquire(ctl.signal);
+    } finally {
+      clearTimeout(timer);
+    }
     try {
       const { rows } = await lease.query(query);
       const row = rows[0];
@@ -150,7 +182,9 @@ export class HealthMonitor {
     if (!alive && (this.#failures > 0 || pool.downSince !== undefined)) return "unhealthy";
     const stats = pool.stats();
     if (this.#failures > 0 || pool.downSince !== undefined || stats.waiting > 0) return "degraded";
-    if (replicas.some((r) => r.downSince !== undefined)) return "degraded";
+    if (replicas.some((r) => r.downSince !== undefined || this.target.replicaState?.(r)?.usable === false)) {
+      return "degraded";
+    }
     return "healthy";
   }
 
@@ -176,14 +210,21 @@ export class HealthMonitor {
       downSince: pool.downSince === undefined ? undefined : new Date(pool.downSince).toISOString(),
       schemaVersion: this.#schemaVersion,
       pool: stats,
+      server: info?.host === undefined ? undefined : `${info.host}:${info.port}`,
+      lastFailover: this.#lastFailover,
     };
     if (replicas.length) {
-      snapshot.replicas = replicas.map((r) => ({
-        target: r.options.label,
-        status: r.downSince === undefined ? "healthy" : r.slots.length ? "degraded" : "unhealthy",
-        downSince: r.downSince === undefined ? undefined : new Date(r.downSince).toISOString(),
-        lastError: r.downSince !== undefined && r.lastError ? describe(r.lastError) : undefined,
-      }));
+      snapshot.replicas = replicas.map((r) => {
+        const state = this.target.replicaState?.(r);
+        const down = r.downSince !== undefined;
+        return {
+          target: r.options.label,
+          status: down && !r.slots.length ? "unhealthy" : down || state?.usable === false ? "degraded" : "healthy",
+          downSince: down ? new Date(r.downSince!).toISOString() : undefined,
+          lastError: down && r.lastError ? describe(r.lastError) : state?.reason,
+          lagMs: state?.lagMs,
+        };
+      });
     }
     return snapshot;
   }
@@ -193,6 +234,15 @@ export class HealthMonitor {
 export interface HealthSource {
   /** Checks and returns the snapshot. */
   health(): Promise<HealthSnapshot>;
+}
+
+/** Options of {@linkcode healthHandler}. */
+export interface HealthHandlerOptions {
+  /**
+   * Longest wait for a check, ms (default 3000): a probe gets its answer (503) before its own timeout, even
+   * while a connection attempt to an unresponsive server waits out `connect_timeout`.
+   */
+  timeout?: number;
 }
 
 /**
@@ -209,13 +259,25 @@ export interface HealthSource {
  * Deno.serve((req) => new URL(req.url).pathname === "/healthz" ? healthz(req) : new Response("hi"));
  * ```
  */
-export function healthHandler(db: HealthSource): (req: Request) => Promise<Response> {
+export function healthHandler(
+  db: HealthSource,
+  options: HealthHandlerOptions = {},
+): (req: Request) => Promise<Response> {
+  const timeout = options.timeout ?? 3000;
   return async (_req: Request) => {
     let body: HealthSnapshot | { status: HealthStatus; lastError: string };
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      body = await db.health();
+      body = await Promise.race([
+        db.health(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the health check took longer than ${timeout} ms`)), timeout);
+        }),
+      ]);
     } catch (error) {
       body = { status: "unhealthy", lastError: describe(error) };
+    } finally {
+      clearTimeout(timer);
     }
     return new Response(JSON.stringify(body), {
       status: body.status === "unhealthy" ? 503 : 200,

@@ -99,15 +99,22 @@ export class Slot {
   reserved = false;
   /** The connection failed or closed; never used again. */
   dead = false;
+  /** Why the connection died, redacted, for the `disconnect` event. */
+  error: string | undefined;
   /** Past its lifetime; closed when next free. */
   retiring = false;
   /** `performance.now()` of the last use, or `FRESH`. */
   lastUsed: number;
   /** When the lifetime ends (`performance.now()` clock). */
   readonly retireAt: number;
+  /** Idle ms after which the pool retires it, ahead of the server's `idle_session_timeout`; Infinity: never. */
+  readonly idleLimit: number;
 
   constructor(readonly id: number, readonly conn: DriverConnection, created: number, lifetime: number) {
     this.lastUsed = created;
+    // A quarter of the server's timeout is the margin for the two clocks, the tick and a busy event loop.
+    const serverIdle = conn.info?.idleSessionTimeout;
+    this.idleLimit = serverIdle ? serverIdle * 0.75 : Infinity;
     // Jitter keeps connections opened together from all retiring together.
     this.retireAt = lifetime > 0 ? created + lifetime * (0.9 + Math.random() * 0.1) : Infinity;
   }
@@ -206,7 +213,11 @@ export class Pool {
   #nextId = 1;
   #failedAttempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryAt = 0;
   #houseTimer: ReturnType<typeof setInterval> | undefined;
+  #housePeriod = Infinity;
+  /** The smallest `Slot.idleLimit` seen: Infinity (no check at all) unless the server closes idle sessions. */
+  #idleLimit = Infinity;
   #attempts = new Set<AbortController>();
   #opens = new Set<Promise<{ slot?: Slot; error?: unknown }>>();
   #pending = new Set<Promise<unknown>>();
@@ -220,16 +231,22 @@ export class Pool {
   start(): void {
     const o = this.options;
     const periods = [o.idleTimeout, o.maxLifetime, o.leakThreshold, o.prePing || 0].filter((t) => t > 0);
-    if (periods.length) {
-      const period = Math.min(Math.max(Math.min(...periods) / 4, 10), 30_000);
-      this.#houseTimer = setInterval(() => this.#housekeep(), period);
-      unref(this.#houseTimer);
-    }
+    if (periods.length) this.#tick(Math.min(Math.max(Math.min(...periods) / 4, 10), 30_000));
     this.#fill(false);
+  }
+
+  /** Runs housekeeping at least every `period` ms. */
+  #tick(period: number): void {
+    if (period >= this.#housePeriod || this.closing) return;
+    clearInterval(this.#houseTimer);
+    this.#housePeriod = period;
+    this.#houseTimer = setInterval(() => this.#housekeep(), period);
+    unref(this.#houseTimer);
   }
 
   /** A shared, non-exclusive connection for one autocommit statement, or undefined if none is ready. */
   pick(): Slot | undefined {
+    if (this.#idleLimit !== Infinity) this.#retireIdle();
     let best: Slot | undefined;
     let load = Infinity;
     const slots = this.slots;
@@ -422,6 +439,7 @@ export class Pool {
     this.closing = true;
     clearTimeout(this.#retryTimer);
     clearInterval(this.#houseTimer);
+    this.#housePeriod = Infinity;
     for (const attempt of this.#attempts) attempt.abort(closedError());
     for (const w of this.#waiters.splice(0)) this.#dropWaiter(w, closedError());
     this.#exclusiveWaiting = 0;
@@ -444,6 +462,7 @@ export class Pool {
   }
 
   #takeFree(): Slot | undefined {
+    if (this.#idleLimit !== Infinity) this.#retireIdle();
     let best: Slot | undefined;
     for (const s of this.slots) {
       if (!s.free) continue; // retiring slots (past their lifetime) are marked by housekeeping
@@ -638,6 +657,11 @@ export class Pool {
           return { error };
         }
         const slot = new Slot(this.#nextId++, conn, now(), this.options.maxLifetime);
+        if (slot.idleLimit < this.#idleLimit) {
+          this.#idleLimit = slot.idleLimit;
+          // Idle times are only known to within a tick: tick often enough for the server's idle limit.
+          this.#tick(Math.max(slot.idleLimit / 6, 10));
+        }
         holder.slot = slot;
         this.slots.push(slot);
         this.#counters.opened++;
@@ -695,26 +719,59 @@ export class Pool {
   }
 
   #scheduleRetry(): void {
-    if (this.#retryTimer !== undefined || this.closing || this.downSince === undefined) return;
-    const needed = this.slots.length + this.opening < this.options.min || this.#waiters.length > 0;
+    if (this.closing || this.downSince === undefined) return;
+    const waiting = this.#waiters.length > 0;
+    const needed = this.slots.length + this.opening < this.options.min || waiting;
     if (!needed) return;
-    const delay = backoffDelay(this.#failedAttempts - 1, this.options.backoffBase, this.options.backoffMax);
+    // Callers waiting for a connection should get one soon after the server is back, not after a long sleep
+    // chosen while nobody waited: their probes stay within WAITING_RETRY_MAX (still jittered, one at a time).
+    const cap = waiting ? Math.min(this.options.backoffMax, WAITING_RETRY_MAX) : this.options.backoffMax;
+    if (this.#retryTimer !== undefined) {
+      if (this.#retryAt - now() <= cap) return;
+      clearTimeout(this.#retryTimer);
+    }
+    let delay = backoffDelay(this.#failedAttempts - 1, this.options.backoffBase, cap);
+    // A standby answered where a primary is wanted: it may be promoted any moment, and asking it is cheap.
+    if ((this.lastError as { code?: unknown }).code === "TARGET_SESSION_ATTRS") delay = Math.min(delay, 200);
     this.events.emit("reconnecting", {
       attempt: this.#failedAttempts,
       delayMs: delay,
       downSince: new Date(this.downSince).toISOString(),
       error: this.lastError ? describe(this.lastError) : "",
     });
+    this.#retryAt = now() + delay;
     this.#retryTimer = unrefTimeout(() => {
       this.#retryTimer = undefined;
       if (this.opening === 0 && !this.closing) this.#open();
     }, delay);
   }
 
+  /**
+   * Retires the free connections the server is about to close for idleness (`idle_session_timeout`): a
+   * statement sent into that close could not be told apart from one that died running. A `FRESH` slot was
+   * used within the last tick.
+   */
+  #retireIdle(): void {
+    const t = now();
+    const slack = this.#housePeriod;
+    let stale: Slot[] | undefined;
+    for (const s of this.slots) {
+      if (s.free && s.lastUsed !== FRESH && t - s.lastUsed + slack >= s.idleLimit) (stale ??= []).push(s);
+    }
+    if (stale === undefined) return;
+    for (const s of stale) {
+      s.retiring = true;
+      this.#settle(s, "idle");
+    }
+  }
+
   #markDead(slot: Slot, error?: unknown): void {
     if (slot.dead) return;
     slot.dead = true;
-    if (error !== undefined) this.lastError = error instanceof Error ? error : new Error(String(error));
+    if (error !== undefined) {
+      this.lastError = error instanceof Error ? error : new Error(String(error));
+      if (this.events.wants("disconnect")) slot.error = describe(error);
+    }
     this.#settle(slot, "error");
   }
 
@@ -731,7 +788,7 @@ export class Pool {
     slot.dead = true;
     this.#counters.closed++;
     this.#track(slot.conn.close());
-    this.events.emit("disconnect", { id: slot.id, reason });
+    this.events.emit("disconnect", { id: slot.id, reason, error: slot.error });
     if (this.closing) {
       if (this.#drained && !this.slots.some((s) => s.lease || s.inflight > 0)) this.#drained();
       return;
@@ -766,6 +823,9 @@ export class Pool {
     this.#pending.add(q);
   }
 }
+
+/** Longest sleep between reconnect probes while callers wait for a connection, ms. */
+const WAITING_RETRY_MAX = 500;
 
 function closedError(): DatabaseConnectionError {
   return new DatabaseConnectionError("the connection pool is closed", { code: "POOL_CLOSED", reachedServer: false });

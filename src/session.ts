@@ -39,9 +39,20 @@ export interface SessionOptions {
    * The callback must be safe to run more than once. A number is `attempts`.
    */
   retry?: number | RetryOptions;
+  /**
+   * Settle a COMMIT whose connection died before the answer came: the session
+   * reads its transaction id before COMMIT (one more round trip) and, if the
+   * link fails, asks the server with `txid_status()` whether it committed. The
+   * caller then sees success or a retryable "rolled back" error instead of an
+   * in-doubt one. Default: on when `retry` is set.
+   */
+  verifyCommit?: boolean;
   /** Aborts waiting for a connection. */
   signal?: AbortSignal;
 }
+
+/** Asks the server how transaction `txid` ended, after its connection died during COMMIT. */
+export type CommitSettler = (txid: string) => Promise<"committed" | "aborted" | "unknown">;
 
 const ISOLATION: Record<IsolationLevel, string> = {
   "read uncommitted": " ISOLATION LEVEL READ UNCOMMITTED",
@@ -104,12 +115,14 @@ export class Session {
   #savepoint: string | undefined;
   #state: SessionState = "active";
   #children = 0;
+  #settle: CommitSettler | undefined;
 
   /** @internal Use `db.getSession()`. */
-  constructor(readonly owner: object, lease: Lease, parent?: Session, savepoint?: string) {
+  constructor(readonly owner: object, lease: Lease, parent?: Session, savepoint?: string, settle?: CommitSettler) {
     this.#lease = lease;
     this.#parent = parent;
     this.#savepoint = savepoint;
+    this.#settle = settle;
     // A tag bound once, so `const { sql } = session` works.
     this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
       this.query<R>(templateText(strings), values).then((r) => r.rows);
@@ -192,25 +205,42 @@ export class Session {
       this.#state = "committed";
       return;
     }
+    // With a settler, learn the transaction id first (null: nothing was written) so a lost COMMIT can be settled.
+    let txid: string | null | undefined;
+    if (this.#settle) {
+      try {
+        const { rows } = await this.#lease.query("SELECT txid_current_if_assigned()::text AS x");
+        txid = (rows[0]?.x as string | null | undefined) ?? null;
+      } catch (error) {
+        if (!(error instanceof QueryError)) throw await this.#lost(error, "before COMMIT was sent");
+        // The transaction had failed: COMMIT below reports it.
+      }
+    }
     let result: QueryResult;
     try {
       result = await this.#lease.query("COMMIT");
     } catch (error) {
       this.#state = "rolled back";
-      if (isConnectionFailure(error)) {
-        await this.#lease.release(true);
-        // The server may have committed before the link failed: never report this as safe to retry.
-        throw new DatabaseConnectionError(
-          "connection lost during COMMIT: the transaction may or may not have committed",
-          {
-            code: (error as { code?: string }).code,
-            retryable: false,
-            cause: error,
-          },
-        );
+      if (!isConnectionFailure(error)) {
+        await this.#end(false);
+        throw error;
       }
-      await this.#end(false);
-      throw error;
+      if ((error as DatabaseConnectionError).reachedServer === false) {
+        throw await this.#lost(error, "before COMMIT was sent");
+      }
+      await this.#lease.release(true);
+      const outcome = txid === null ? "committed" : txid ? await this.#settle!(txid).catch(() => "unknown") : "unknown";
+      if (outcome === "committed") {
+        // Committed (or there was nothing to commit): the caller's work is done.
+        this.#state = "committed";
+        return;
+      }
+      if (outcome === "aborted") throw await this.#lost(error, "during COMMIT, and the server rolled it back");
+      // Nobody can tell whether it committed: never report this as safe to retry.
+      throw new DatabaseConnectionError(
+        "connection lost during COMMIT: the transaction may or may not have committed",
+        { code: (error as { code?: string }).code, retryable: false, inDoubt: true, cause: error },
+      );
     }
     this.#lease.inTransaction = false;
     if (result.command === "ROLLBACK") {
@@ -224,6 +254,18 @@ export class Session {
     }
     this.#state = "committed";
     await this.#lease.release();
+  }
+
+  /** The error for a transaction the server certainly rolled back because its connection died. */
+  async #lost(error: unknown, when: string): Promise<DatabaseConnectionError> {
+    this.#state = "rolled back";
+    if (!this.#lease.released) await this.#lease.release(true);
+    return new DatabaseConnectionError(`connection lost ${when}: the transaction was rolled back`, {
+      code: (error as { code?: string }).code,
+      retryable: true,
+      reachedServer: false,
+      cause: error,
+    });
   }
 
   /** Rolls back: `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` for a nested session. */

@@ -38,7 +38,6 @@ import { parseConfig } from "./parse.ts";
 import { resolveLayers } from "./resolve.ts";
 import type { DatabaseConfig } from "./types.ts";
 import { isUrl } from "./url.ts";
-import { parseYaml } from "./yaml.ts";
 
 /**
  * The config file read when neither a source nor `$DEWEY_CONFIG` is given,
@@ -120,6 +119,8 @@ async function fileLayer(file: string, env: Env, named: string): Promise<Layer> 
   } catch (e) {
     fail(`cannot read config file "${file}": ${e instanceof Error ? e.message : String(e)}`, e);
   }
+  // Loaded only when a file is read: the YAML parser is a large share of start-up time otherwise.
+  const { parseYaml } = await import("./yaml.ts");
   const { value, sources } = parseYaml(text, file);
   return objectLayer(value, { env, sources, origin: file });
 }

@@ -1,0 +1,265 @@
+/**
+ * The Neon serverless adapter: PostgreSQL over WebSocket with
+ * `@neondatabase/serverless`, for Deno Deploy, Cloudflare Workers and other
+ * runtimes without raw TCP. One Neon `Client` per pooled connection, so the
+ * core's pool, sessions, savepoints and timeouts work as on TCP.
+ *
+ * Configuration: `driver: neon`, the usual host/port/user/password/dbname,
+ * `sslmode` (`wss:` or `ws:`, see {@linkcode neonSocketSettings}) and
+ * `ws_proxy` for a WebSocket-to-TCP proxy (`deno task wsproxy` locally).
+ * `neon_http` (Neon's HTTP query endpoint) is refused with a `ConfigError`.
+ *
+ * @example
+ * ```ts ignore
+ * import { getConnection } from "jsr:@dewey/db/edge";
+ * const db = await getConnection("postgres://app:secret@ep-x.neon.tech/app?driver=neon&sslmode=require");
+ * ```
+ *
+ * @module
+ */
+
+import { Client, types } from "@neondatabase/serverless";
+import { networkError, serverError } from "../src/classify.ts";
+import type { DatabaseConfig } from "../src/config/types.ts";
+import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/driver.ts";
+import { DatabaseConnectionError } from "../src/errors.ts";
+import { type NeonSocketSettings, neonSocketSettings, sendCancel } from "./neon_socket.ts";
+
+export { neonSocketSettings } from "./neon_socket.ts";
+export type { NeonSocketSettings } from "./neon_socket.ts";
+
+/** Options for {@linkcode createDriver}. */
+export interface NeonDriverOptions {
+  /** A WebSocket implementation for runtimes without a global `WebSocket` (Node before 22: `ws`). */
+  webSocketConstructor?: typeof WebSocket;
+}
+
+/**
+ * Creates the Neon driver for a configuration. Throws `ConfigError` for
+ * settings a WebSocket connection cannot honour (client certificates, a
+ * custom root certificate, `neon_http`, `sslmode=require` with a `ws://` proxy).
+ *
+ * @example
+ * ```ts ignore
+ * import { DatabaseConnection } from "jsr:@dewey/db/edge";
+ * import { createDriver } from "jsr:@dewey/db/neon";
+ * const db = new DatabaseConnection("postgres://app@db.example.com/app", { driver: createDriver });
+ * ```
+ */
+export function createDriver(config: DatabaseConfig, options: NeonDriverOptions = {}): Driver {
+  const settings = neonSocketSettings(config, options.webSocketConstructor);
+  return {
+    name: "neon",
+    // A Neon Client queues statements and sends the next after the previous one finished: not pipelining.
+    pipelining: false,
+    remote: true,
+    connect: (request) => connectClient(request, settings),
+  };
+}
+
+type PgClient = InstanceType<typeof Client> & {
+  processID: number | null;
+  secretKey: number | null;
+  connection: { stream: { destroy(): void }; on(event: string, fn: (msg: { status?: string }) => void): void };
+};
+type PgResult = { rows: Row[]; rowCount: number | null; command: string | null; fields?: FieldInfo[] };
+
+const BYTEA = 17;
+const DATE = 1082;
+const INTERVAL = 1186;
+
+/** pg's parsers, aligned with the postgres.js adapter where they differ (date, interval). */
+const parsers = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (format !== "binary") {
+      if (oid === DATE) return (s: string) => new Date(s);
+      if (oid === INTERVAL) return (s: string) => s;
+    }
+    return types.getTypeParser(oid, format as never);
+  },
+};
+
+async function connectClient(request: ConnectRequest, settings: NeonSocketSettings): Promise<DriverConnection> {
+  const { config, host, port, signal, onClose } = request;
+  signal.throwIfAborted();
+  const client = new Client({
+    host,
+    port,
+    user: config.user,
+    database: config.dbname,
+    password: config.password?.reveal(),
+    application_name: config.application_name,
+    ...(config.statement_timeout !== undefined ? { statement_timeout: config.statement_timeout } : {}),
+    ssl: false,
+    types: parsers,
+  }) as PgClient;
+  Object.assign(client.neonConfig, settings);
+
+  let state: "starting" | "open" | "closed" = "starting";
+  let ended = false;
+  let lastError: unknown;
+  let txStatus: string | undefined;
+  client.on("error", (error) => lastError = error); // an unhandled 'error' event would throw
+  client.on("end", () => {
+    ended = true;
+    const was = state;
+    state = "closed";
+    if (was === "open") onClose(lastError instanceof Error ? lastError : undefined);
+  });
+  client.connection.on("readyForQuery", (msg) => txStatus = msg.status);
+
+  // The driver may never settle a connect whose socket was torn down: the abort rejects on its own.
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      client.connection.stream.destroy();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  let connected = false;
+  try {
+    await Promise.race([client.connect(), aborted]);
+    connected = true;
+    const { rows } = await Promise.race([client.query(HELLO) as Promise<PgResult>, aborted]);
+    state = "open";
+    const row = rows[0] as { pid?: number; version?: string } | undefined;
+    return new NeonConnection(
+      client,
+      settings,
+      host,
+      port,
+      {
+        pid: row?.pid ?? client.processID ?? undefined,
+        serverVersion: row?.version,
+        // The WebSocket's TLS, to the proxy; the runtime does not say which protocol or cipher it negotiated.
+        tls: settings.useSecureWebSocket ? { protocol: "wss" } : null,
+        host,
+        port,
+      },
+      () => state === "closed",
+      () => txStatus,
+    );
+  } catch (error) {
+    state = "closed";
+    // end() on a client whose connect failed waits for an 'end' that already came: tear the socket down instead.
+    if (connected && !ended) await client.end().catch(() => {});
+    else client.connection.stream.destroy();
+    if (signal.aborted) throw signal.reason;
+    throw mapError(error, true, `${host}:${port}`);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Proves the connection works and reads what it is. */
+const HELLO = "SELECT pg_backend_pid() AS pid, current_setting('server_version') AS version";
+
+class NeonConnection implements DriverConnection {
+  #cancels = new Set<Promise<void>>();
+
+  constructor(
+    readonly client: PgClient,
+    readonly settings: NeonSocketSettings,
+    readonly host: string,
+    readonly port: number,
+    readonly info: DriverConnection["info"],
+    readonly isClosed: () => boolean,
+    readonly txStatus: () => string | undefined,
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed();
+  }
+
+  inTransaction(): boolean | undefined {
+    const s = this.txStatus();
+    return s === undefined ? undefined : s !== "I";
+  }
+
+  async query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+    if (this.isClosed()) {
+      throw networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false);
+    }
+    const pending = params?.length
+      ? this.client.query(text, params as unknown[]) as Promise<PgResult | PgResult[]>
+      : this.client.query(text) as Promise<PgResult | PgResult[]>;
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      onAbort = () => this.#cancel();
+      if (signal.aborted) onAbort();
+      else signal.addEventListener("abort", onAbort, { once: true });
+    }
+    let result: PgResult | PgResult[];
+    try {
+      result = await pending;
+    } catch (error) {
+      throw mapError(error, true);
+    } finally {
+      if (onAbort) signal!.removeEventListener("abort", onAbort);
+    }
+    // Several statements in one simple query give one result each; report the last, as postgres.js does.
+    return toResult(Array.isArray(result) ? result[result.length - 1] : result);
+  }
+
+  #cancel(): void {
+    const { processID, secretKey } = this.client;
+    if (processID == null || secretKey == null || this.isClosed()) return;
+    const sent = sendCancel(this.settings, this.host, this.port, processID, secretKey);
+    this.#cancels.add(sent);
+    sent.then(() => this.#cancels.delete(sent));
+  }
+
+  async close(): Promise<void> {
+    if (this.isClosed()) this.client.connection.stream.destroy();
+    else await this.client.end().catch(() => {});
+    // A cancel request still on its way has its own WebSocket; let it finish rather than leak it.
+    await Promise.all(this.#cancels);
+  }
+}
+
+const BYTEA_ARRAY = 1001;
+
+/** Buffers (also inside bytea[] arrays) as plain Uint8Arrays. */
+function plainBytes(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plainBytes);
+  return v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v;
+}
+
+function toResult(result: PgResult): QueryResult {
+  const fields: FieldInfo[] = (result.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
+  const bytea = fields.filter((f) => f.dataTypeID === BYTEA || f.dataTypeID === BYTEA_ARRAY).map((f) => f.name);
+  // The driver's bundled Buffer is a Uint8Array subclass; every adapter returns plain Uint8Arrays.
+  if (bytea.length) {
+    for (const row of result.rows) {
+      for (const name of bytea) row[name] = plainBytes(row[name]);
+    }
+  }
+  const command = result.command ?? "";
+  return { rows: result.rows, rowCount: result.rowCount ?? 0, command, fields };
+}
+
+/** Maps a Neon/pg error to a `QueryError` or a `DatabaseConnectionError`. */
+function mapError(error: unknown, reachedServer: boolean, target?: string): unknown {
+  if (error instanceof DatabaseConnectionError) return error;
+  const e = error as Record<string, unknown> | undefined;
+  if (e instanceof Error && typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && "severity" in e) {
+    return serverError({
+      code: e.code,
+      message: e.message,
+      severity: e.severity as string | undefined,
+      detail: e.detail as string | undefined,
+      hint: e.hint as string | undefined,
+      position: e.position === undefined ? undefined : Number(e.position),
+      where: e.where as string | undefined,
+      schema: e.schema as string | undefined,
+      table: e.table as string | undefined,
+      column: e.column as string | undefined,
+      constraint: e.constraint as string | undefined,
+    }, error);
+  }
+  // The socket reports WebSocket failures as bare Events; pg reports a dropped link as a plain Error.
+  const message = e instanceof Error ? e.message : (e as { message?: string })?.message || "WebSocket error";
+  return networkError(target ? `${target}: ${message}` : message, "CONNECTION_CLOSED", reachedServer, error);
+}

@@ -1,0 +1,75 @@
+/**
+ * `@dewey/db/edge`: the same API for Deno Deploy, Cloudflare Workers and other
+ * runtimes without raw TCP or files. PostgreSQL over WebSocket with the Neon
+ * serverless driver (`driver: neon`); configuration from a URL or an object
+ * plus an `env` record, validated with the same schema as `@dewey/db`. No
+ * `node:fs`, `node:net`, postgres.js or YAML parser is pulled in.
+ *
+ * On Workers, {@linkcode withDatabase} opens a connection per request and
+ * closes it with `ctx.waitUntil`; on Deno Deploy a module-level
+ * `DatabaseConnection` lives across requests. postgres.js over
+ * `cloudflare:sockets` (Hyperdrive) is in `@dewey/db/edge/postgres`.
+ *
+ * @example Cloudflare Workers
+ * ```ts ignore
+ * import { withDatabase } from "jsr:@dewey/db/edge";
+ *
+ * export default {
+ *   fetch: (req: Request, env: Record<string, unknown>, ctx: ExecutionContext) =>
+ *     withDatabase(env, ctx, async (db) => Response.json(await db.sql`SELECT now() AS now`)),
+ * };
+ * ```
+ *
+ * @example Deno Deploy
+ * ```ts ignore
+ * import { DatabaseConnection, healthHandler } from "jsr:@dewey/db/edge";
+ *
+ * const db = new DatabaseConnection(Deno.env.get("DATABASE_URL")!, { env: Deno.env.toObject() });
+ * const healthz = healthHandler(db);
+ * export default {
+ *   fetch: async (req: Request) =>
+ *     new URL(req.url).pathname === "/healthz" ? healthz(req) : Response.json(await db.sql`SELECT 1 AS one`),
+ * };
+ * ```
+ *
+ * @module
+ */
+
+import { createDriver as createNeonDriver } from "./adapters/neon.ts";
+import { registerDriver } from "./src/registry.ts";
+
+registerDriver("neon", () => createNeonDriver);
+
+export { createNeonDriver };
+export type { NeonDriverOptions } from "./adapters/neon.ts";
+export { withDatabase, type WithDatabaseOptions, workerConfig, type WorkerContext } from "./adapters/workers.ts";
+export { DatabaseConnection, getConnection, PooledConnection } from "./src/connection.ts";
+export type { ConnectionConfig, DatabaseConnectionOptions } from "./src/connection.ts";
+export { Session } from "./src/session.ts";
+export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./src/session.ts";
+export type { QueryOptions } from "./src/abort.ts";
+export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "./src/errors.ts";
+export type { ConfigIssue, DatabaseConnectionErrorOptions, ServerErrorFields } from "./src/errors.ts";
+export { parseConfig } from "./src/config/parse.ts";
+export type { ParseConfigOptions } from "./src/config/parse.ts";
+export { redactUrl } from "./src/config/url.ts";
+export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./src/config/types.ts";
+export { healthHandler } from "./src/health.ts";
+export type { HealthHandlerOptions, HealthSnapshot, HealthSource, HealthStatus } from "./src/health.ts";
+export { Emitter } from "./src/events.ts";
+export type { DatabaseEvent, DatabaseEventMap, DatabaseEventName } from "./src/events.ts";
+export { attachLogger, consoleLogger } from "./src/logger.ts";
+export type { Logger, LogLevel } from "./src/logger.ts";
+export type { PoolStats } from "./src/pool.ts";
+export type {
+  ConnectionInfo,
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverFactory,
+  FieldInfo,
+  QueryResult,
+  Row,
+} from "./src/driver.ts";
+export { type DriverLoader, registerDriver } from "./src/registry.ts";
+export { Secret } from "./src/redact.ts";

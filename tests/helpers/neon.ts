@@ -1,0 +1,68 @@
+/**
+ * The local test database over the Neon adapter: each connection gets its own
+ * in-process WebSocket-to-TCP proxy, closed with it, so tests stay sanitizer-clean.
+ *
+ * @module
+ */
+
+import "../../adapters/runtime.ts";
+import { createDriver } from "../../adapters/neon.ts";
+import { serveWsProxy, type WsProxy } from "../../adapters/wsproxy.ts";
+import { DatabaseConnection, type DatabaseConnectionOptions } from "../../src/connection.ts";
+import { TEST_URL } from "./db.ts";
+
+/** The test database's address and credentials, from `TEST_URL`. */
+export function testTarget(url = TEST_URL): { host: string; port: number; dbname: string; user: string } {
+  const u = new URL(url);
+  return {
+    host: u.hostname,
+    port: Number(u.port || 5432),
+    dbname: u.pathname.slice(1) || "test",
+    user: decodeURIComponent(u.username || "postgres"),
+  };
+}
+
+/** A `DatabaseConnection` that also stops its proxy when closed. */
+class ProxiedDb extends DatabaseConnection {
+  readonly proxy: WsProxy;
+
+  constructor(config: Record<string, unknown>, options: DatabaseConnectionOptions, proxy: WsProxy) {
+    super(config, options);
+    this.proxy = proxy;
+  }
+
+  override close(): Promise<void> {
+    return super.close().finally(() => this.proxy.close());
+  }
+}
+
+/**
+ * A `DatabaseConnection` on the test database with the Neon adapter, through a
+ * fresh proxy, with `settings` on top (silent logger, no health timer).
+ *
+ * @example
+ * ```ts ignore
+ * await using db = neonDb({ pool_max: 2 });
+ * await db.query("SELECT 1");
+ * ```
+ */
+export function neonDb(
+  settings: Record<string, unknown> = {},
+  options: DatabaseConnectionOptions = {},
+): DatabaseConnection & { proxy: WsProxy } {
+  const t = testTarget();
+  const proxy = serveWsProxy({ target: { host: t.host, port: t.port }, port: 0 });
+  return new ProxiedDb(
+    {
+      postgres: {
+        driver: "neon",
+        ...t,
+        ws_proxy: proxy.wsProxy,
+        health_check_interval: 0,
+        ...settings,
+      },
+    },
+    { driver: createDriver, logger: false, ...options },
+    proxy,
+  );
+}
