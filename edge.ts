@@ -36,9 +36,19 @@
  */
 
 import { createDriver as createNeonDriver } from "./adapters/neon.ts";
+import { platform, type ScopeStorage, setPlatform } from "./src/platform.ts";
 import { registerDriver } from "./src/registry.ts";
 
 registerDriver("neon", () => createNeonDriver);
+
+// Scoped sessions (`db.query` inside a `getSession` callback joining that session) need AsyncLocalStorage: Deno
+// Deploy has it, Workers with the nodejs_als or nodejs_compat flag too. Loaded now, not at the first session, so the
+// first request is scoped like the others; where the import fails, sessions work unscoped, as `withDatabase` says.
+if (!platform.createScope) {
+  let Storage: (new <T>() => ScopeStorage<T>) | undefined;
+  import("node:async_hooks").then((m) => Storage = m.AsyncLocalStorage, () => {});
+  setPlatform({ createScope: () => Storage && new Storage() });
+}
 
 export { createNeonDriver };
 export type { NeonDriverOptions } from "./adapters/neon.ts";

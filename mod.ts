@@ -19,7 +19,11 @@
  */
 
 import "./adapters/runtime.ts";
+import { extend } from "./src/extensions.ts";
 import { registerDriver } from "./src/registry.ts";
+
+// Optional parts of the core that the edge entry leaves out, loaded when a configuration first needs them.
+extend({ load: { hostList: () => import("./src/connector.ts"), replicas: () => import("./src/replicas.ts") } });
 
 registerDriver("postgres", async () => (await import("./adapters/postgres.ts")).createDriver);
 registerDriver("pglite", async () => (await import("./adapters/pglite.ts")).createDriver);

@@ -40,12 +40,13 @@ const LOOPBACK = /^(localhost|127\.\d+\.\d+\.\d+|\[?::1\]?)$/i;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { neonSocketSettings } from "./neon_socket.ts";
  * import { parseConfig } from "../src/config/parse.ts";
  * const config = parseConfig("postgres://app@127.0.0.1:5432/app?driver=neon&ws_proxy=127.0.0.1:8080/v2", { env: {} });
  * const s = neonSocketSettings(config);
- * console.assert(s.wsProxy("127.0.0.1", 5432) === "127.0.0.1:8080/v2?address=127.0.0.1:5432");
- * console.assert(s.useSecureWebSocket === false);
+ * assert(s.wsProxy("127.0.0.1", 5432) === "127.0.0.1:8080/v2?address=127.0.0.1:5432");
+ * assert(s.useSecureWebSocket === false);
  * ```
  */
 export function neonSocketSettings(config: DatabaseConfig, webSocket?: typeof WebSocket): NeonSocketSettings {

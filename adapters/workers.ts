@@ -51,9 +51,10 @@ const cache = new WeakMap<object, { source: unknown; config: DatabaseConfig }>()
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { workerConfig } from "./workers.ts";
  * const config = workerConfig({ DATABASE_URL: "postgres://app@db.example.com/app" });
- * console.assert(config.driver === "neon" && config.pool_min === 0 && config.health_check_interval === 0);
+ * assert(config.driver === "neon" && config.pool_min === 0 && config.health_check_interval === 0);
  * ```
  */
 export function workerConfig(env: Record<string, unknown>, options: WithDatabaseOptions = {}): DatabaseConfig {
@@ -91,9 +92,10 @@ export function workerConfig(env: Record<string, unknown>, options: WithDatabase
  * Runs `fn` with a `DatabaseConnection` made for this request, then closes it
  * with `ctx.waitUntil` (the response does not wait for the close). The
  * configuration comes from `env.DATABASE_URL` (or `options.config` /
- * `options.binding`); `driver` defaults to `neon`. Inside `fn`, run a
- * transaction's statements on its session (`session.query`): Workers
- * without `nodejs_compat` have no `AsyncLocalStorage` to route `db.query` there.
+ * `options.binding`); `driver` defaults to `neon`. Inside a `getSession`
+ * callback, `db.query` joins the session where the Worker has
+ * `AsyncLocalStorage` (the `nodejs_als` or `nodejs_compat` flag); without
+ * either, run the transaction's statements on the session (`session.query`).
  *
  * @example
  * ```ts ignore

@@ -56,7 +56,7 @@ async function printReport(): Promise<void> {
 
   console.log("\nHeaviest of our modules in the Neon Worker (minified bytes in the bundle):");
   const ours = Object.entries(rows[1].bundle.inputs).filter(([file]) => !file.includes("@neondatabase"));
-  const group = (file: string) => file.includes("/zod@") ? "zod/mini (npm)" : file;
+  const group = (file: string) => file.includes("/zod@") ? "zod/mini" : file;
   const sums = new Map<string, number>();
   for (const [file, bytes] of ours) sums.set(group(file), (sums.get(group(file)) ?? 0) + bytes);
   for (const [file, bytes] of [...sums].sort((a, b) => b[1] - a[1]).slice(0, 12)) {

@@ -154,6 +154,42 @@ export async function openPg(url: URL, size: number): Promise<pg.Pool> {
   return pool;
 }
 
+/** 10 single-connection postgres.js instances with least-loaded dispatch: @dewey/db's design, without it. */
+export const DISPATCH = "10× postgres.js max:1";
+
+/**
+ * The dispatch @dewey/db does for autocommit statements, written directly on postgres.js: `size` instances with
+ * `max: 1`, each statement to the one with the fewest in flight. The floor of that design on this machine, so
+ * the table shows what @dewey/db's own layer costs on top of it.
+ *
+ * @example
+ * ```ts ignore
+ * const d = await openDispatch(benchUrl(), 10);
+ * await d.run((sql) => sql`SELECT 1`);
+ * await d.close();
+ * ```
+ */
+export async function openDispatch(
+  url: URL,
+  size: number,
+): Promise<{ run<T>(op: (sql: Sql) => Promise<T>): Promise<T>; close(): Promise<void> }> {
+  const sqls = await Promise.all(Array.from({ length: size }, () => openRaw(url, 1)));
+  const load = new Int32Array(size);
+  return {
+    async run(op) {
+      let best = 0;
+      for (let i = 1; i < size; i++) if (load[i] < load[best]) best = i;
+      load[best]++;
+      try {
+        return await op(sqls[best]);
+      } finally {
+        load[best]--;
+      }
+    },
+    close: async () => void await Promise.all(sqls.map((s) => s.end({ timeout: 1 }))),
+  };
+}
+
 /** All three in-process contenders on one database. */
 export interface Trio {
   /** @dewey/db. */

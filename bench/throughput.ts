@@ -23,6 +23,11 @@ export interface ThroughputSpec {
   rounds: number;
   /** One operation per contender; `i` is the operation's index in the round. */
   ops: (trio: Trio) => Record<typeof OURS | typeof RAW | typeof PG, (i: number) => Promise<unknown>>;
+  /** More in-process contenders, opened after the trio and closed with it (reference rows). */
+  extra?: {
+    name: string;
+    open: (url: URL, connections: number) => Promise<{ op: (i: number) => Promise<unknown>; close(): Promise<void> }>;
+  }[];
   /** The pgbench script for one transaction; omitted = no pgbench row. */
   pgbenchScript?: string;
   /** Runs once before the contenders open (tables...). */
@@ -52,6 +57,22 @@ export async function throughput(ctx: BenchContext, spec: ThroughputSpec): Promi
   await spec.setup?.();
   await using trio = await openTrio(ctx.url, spec.connections);
   const ops = spec.ops(trio);
+  const extras: { name: string; op: (i: number) => Promise<unknown>; close(): Promise<void> }[] = [];
+  try {
+    for (const e of spec.extra ?? []) extras.push({ name: e.name, ...await e.open(ctx.url, spec.connections) });
+    return await measure(ctx, spec, perRound, ops, extras);
+  } finally {
+    await Promise.all(extras.map((e) => e.close()));
+  }
+}
+
+async function measure(
+  ctx: BenchContext,
+  spec: ThroughputSpec,
+  perRound: number,
+  ops: ReturnType<ThroughputSpec["ops"]>,
+  extras: { name: string; op: (i: number) => Promise<unknown> }[],
+): Promise<ThroughputRun> {
   const rate = (op: (i: number) => Promise<unknown>) => async (): Promise<Sample> => {
     const ms = await drive(spec.concurrency, perRound, op);
     return { value: perRound / ms * 1000 };
@@ -60,6 +81,7 @@ export async function throughput(ctx: BenchContext, spec: ThroughputSpec): Promi
     { name: OURS, round: rate(ops[OURS]) },
     { name: RAW, round: rate(ops[RAW]) },
     { name: PG, round: rate(ops[PG]) },
+    ...extras.map((e) => ({ name: e.name, round: rate(e.op) })),
   ];
   if (spec.pgbenchScript) {
     const script = spec.pgbenchScript;

@@ -22,9 +22,10 @@ export interface QueryOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { deadline } from "./abort.ts";
  * const d = deadline(undefined, 50);
- * console.assert(d.signal !== undefined);
+ * assert(d.signal !== undefined);
  * d.clear();
  * ```
  */

@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backoffDelay } from "./backoff.ts";
  * const d = backoffDelay(3, 100, 10_000);
- * console.assert(d >= 0 && d < 800);
+ * assert(d >= 0 && d < 800);
  * ```
  */
 export function backoffDelay(attempt: number, base: number, max: number, random: () => number = Math.random): number {

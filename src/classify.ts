@@ -16,8 +16,9 @@ import { DatabaseConnectionError, QueryError, type ServerErrorFields } from "./e
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isConnectionSqlState } from "./classify.ts";
- * console.assert(isConnectionSqlState("57P01") && !isConnectionSqlState("23505"));
+ * assert(isConnectionSqlState("57P01") && !isConnectionSqlState("23505"));
  * ```
  */
 export function isConnectionSqlState(code: string | undefined): boolean {
@@ -31,8 +32,9 @@ export function isConnectionSqlState(code: string | undefined): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isTransientSqlState } from "./classify.ts";
- * console.assert(isTransientSqlState("40001") && isTransientSqlState("40P01") && !isTransientSqlState("23505"));
+ * assert(isTransientSqlState("40001") && isTransientSqlState("40P01") && !isTransientSqlState("23505"));
  * ```
  */
 export function isTransientSqlState(code: string | undefined): boolean {
@@ -81,10 +83,11 @@ const NETWORK_CODES = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isConnectionFailure } from "./classify.ts";
  * import { DatabaseConnectionError, QueryError } from "./errors.ts";
- * console.assert(isConnectionFailure(new DatabaseConnectionError("gone", { code: "57P01" })));
- * console.assert(!isConnectionFailure(new QueryError({ code: "40001", message: "serialization" })));
+ * assert(isConnectionFailure(new DatabaseConnectionError("gone", { code: "57P01" })));
+ * assert(!isConnectionFailure(new QueryError({ code: "40001", message: "serialization" })));
  * ```
  */
 export function isConnectionFailure(error: unknown): boolean {
@@ -101,9 +104,10 @@ export function isConnectionFailure(error: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isRetryableConnectFailure } from "./classify.ts";
- * console.assert(isRetryableConnectFailure({ code: "ECONNREFUSED" }) && isRetryableConnectFailure({ code: "57P03" }));
- * console.assert(!isRetryableConnectFailure({ code: "28P01" })); // wrong password
+ * assert(isRetryableConnectFailure({ code: "ECONNREFUSED" }) && isRetryableConnectFailure({ code: "57P03" }));
+ * assert(!isRetryableConnectFailure({ code: "28P01" })); // wrong password
  * ```
  */
 export function isRetryableConnectFailure(error: unknown): boolean {
@@ -120,10 +124,11 @@ export function isRetryableConnectFailure(error: unknown): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serverError } from "./classify.ts";
  * import { DatabaseConnectionError, QueryError } from "./errors.ts";
- * console.assert(serverError({ code: "57P01", message: "terminating" }) instanceof DatabaseConnectionError);
- * console.assert(serverError({ code: "23505", message: "duplicate" }) instanceof QueryError);
+ * assert(serverError({ code: "57P01", message: "terminating" }) instanceof DatabaseConnectionError);
+ * assert(serverError({ code: "23505", message: "duplicate" }) instanceof QueryError);
  * ```
  */
 export function serverError(
@@ -148,9 +153,10 @@ export function serverError(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { networkError } from "./classify.ts";
  * const e = networkError("socket closed", "ECONNRESET", true);
- * console.assert(e.retryable && e.reachedServer && e.code === "ECONNRESET");
+ * assert(e.retryable && e.reachedServer && e.code === "ECONNRESET");
  * ```
  */
 export function networkError(

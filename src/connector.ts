@@ -2,18 +2,20 @@
  * Opening one connection the way libpq does: walk the host list (in order,
  * or shuffled with `load_balance_hosts: random`), bound each attempt by
  * `connect_timeout`, and keep the first server that matches
- * `target_session_attrs`.
+ * `target_session_attrs`. An optional part of the core: importing this module
+ * installs it (`@dewey/db` does; `@dewey/db/edge` does not).
  *
  * @module
  */
 
-import { isRetryableConnectFailure } from "./classify.ts";
 import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
+import { bound, connectError, type ConnectorOptions } from "./dial.ts";
 import type { Driver, DriverConnection } from "./driver.ts";
 import { DatabaseConnectionError } from "./errors.ts";
-import type { Emitter } from "./events.ts";
+import { extend } from "./extensions.ts";
 import type { Connector } from "./pool.ts";
-import { describe } from "./pool.ts";
+
+export { connectError, type ConnectorOptions };
 
 /** What a server says about itself, for `target_session_attrs`. */
 export interface ServerRole {
@@ -30,9 +32,10 @@ export interface ServerRole {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchesAttrs } from "./connector.ts";
- * console.assert(matchesAttrs("read-write", { inRecovery: false, readOnly: false }));
- * console.assert(!matchesAttrs("primary", { inRecovery: true, readOnly: true }));
+ * assert(matchesAttrs("read-write", { inRecovery: false, readOnly: false }));
+ * assert(!matchesAttrs("primary", { inRecovery: true, readOnly: true }));
  * ```
  */
 export function matchesAttrs(attrs: TargetSessionAttrs, role: ServerRole): boolean {
@@ -86,36 +89,6 @@ async function roleWithin(conn: DriverConnection, signal: AbortSignal): Promise<
 }
 
 /**
- * Wraps a failed attempt as a `DatabaseConnectionError` naming the target, keeping code and retryability.
- * Nothing was sent on a connection that never opened: `reachedServer` is false.
- *
- * @example
- * ```ts
- * import { connectError } from "./connector.ts";
- * const err = connectError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "db:5432");
- * console.assert(err.retryable && !err.reachedServer && err.message.includes("db:5432"));
- * ```
- */
-export function connectError(error: unknown, target: string): DatabaseConnectionError {
-  if (error instanceof DatabaseConnectionError && error.message.includes(target)) return error;
-  const code = (error as { code?: unknown })?.code;
-  return new DatabaseConnectionError(`could not connect to ${target}: ${describe(error)}`, {
-    code: typeof code === "string" ? code : undefined,
-    retryable: isRetryableConnectFailure(error),
-    reachedServer: false, // no statement is sent before a connection is up
-    cause: error,
-  });
-}
-
-/** Options of {@linkcode makeConnector}. */
-export interface ConnectorOptions {
-  /** Overrides `config.target_session_attrs` (replica pools take `any`). */
-  attrs?: TargetSessionAttrs;
-  /** Receives a `failover` event when new connections stop landing on the host the last one did. */
-  events?: Emitter;
-}
-
-/**
  * Builds the pool's connector for `targets` (the configured hosts, or one replica).
  *
  * It remembers the host its last connection landed on. When a later walk
@@ -159,19 +132,7 @@ export function makeConnector(
     for (const { host, port } of order) {
       const target = `${host}:${port}`;
       if (signal.aborted) break;
-      const attempt = new AbortController();
-      const onAbort = () => attempt.abort(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-      // connect_timeout is about the network; an embedded database's one-time start (PGlite runs
-      // initdb, seconds) is bounded by the pool's own, longer limit instead.
-      const timer = driver.remote === false ? undefined : setTimeout(() => {
-        attempt.abort(
-          new DatabaseConnectionError(`connect_timeout: ${target} did not answer within ${config.connect_timeout} ms`, {
-            code: "CONNECT_TIMEOUT",
-            retryable: true,
-          }),
-        );
-      }, config.connect_timeout);
+      const attempt = bound(driver, config, target, signal);
       // Only the connection we hand out may report its closing to the pool.
       let accepted = false;
       const accept = () => accepted = true;
@@ -212,8 +173,7 @@ export function makeConnector(
         skipped.set(target, failure.message);
         if (signal.aborted) break;
       } finally {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
+        attempt.end();
       }
     }
     if (fallback && signal.aborted) await fallback.conn.close();
@@ -252,3 +212,5 @@ function shuffle<T>(items: readonly T[]): T[] {
   }
   return out;
 }
+
+extend({ hostList: makeConnector });

@@ -22,9 +22,10 @@ export interface ConfigIssue {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ConfigError } from "./errors.ts";
  * const err = new ConfigError([{ path: "database.postgres.port", message: "expected an integer, found \"54x\"" }]);
- * console.assert(err.issues.length === 1 && err.message.includes("database.postgres.port"));
+ * assert(err.issues.length === 1 && err.message.includes("database.postgres.port"));
  * ```
  */
 export class ConfigError extends Error {
@@ -65,9 +66,10 @@ export interface DatabaseConnectionErrorOptions {
  *
  * @example Tell a retryable failure from a permanent one
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseConnectionError } from "./errors.ts";
  * const err = new DatabaseConnectionError("connection lost", { code: "57P01", retryable: true });
- * console.assert(err instanceof DatabaseConnectionError && err.retryable && err.code === "57P01");
+ * assert(err instanceof DatabaseConnectionError && err.retryable && err.code === "57P01");
  * ```
  */
 export class DatabaseConnectionError extends Error {
@@ -96,9 +98,10 @@ export class DatabaseConnectionError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
  * const err = new PoolTimeoutError("timed out", { inUse: 10, waiting: 3, max: 10 });
- * console.assert(err instanceof DatabaseConnectionError && err.waiting === 3);
+ * assert(err instanceof DatabaseConnectionError && err.waiting === 3);
  * ```
  */
 export class PoolTimeoutError extends DatabaseConnectionError {
@@ -156,9 +159,10 @@ export interface ServerErrorFields {
  *
  * @example Handle a unique violation
  * ```ts
+ * import assert from "node:assert/strict";
  * import { QueryError } from "./errors.ts";
  * const err = new QueryError({ code: "23505", message: "duplicate key value", constraint: "users_pkey" });
- * console.assert(err.code === "23505" && err.constraint === "users_pkey");
+ * assert(err.code === "23505" && err.constraint === "users_pkey");
  * ```
  */
 export class QueryError extends Error {

@@ -59,12 +59,13 @@ export type DatabaseEvent<K extends DatabaseEventName> = CustomEvent<DatabaseEve
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Emitter } from "./events.ts";
  * const e = new Emitter();
  * let seen = 0;
  * e.on("checkin", (ev) => seen += ev.detail.holdMs);
  * e.emit("checkin", { id: 1, holdMs: 5 });
- * console.assert(seen === 5 && e.wants("checkin") && !e.wants("checkout"));
+ * assert(seen === 5 && e.wants("checkin") && !e.wants("checkout"));
  * ```
  */
 export class Emitter extends EventTarget {

@@ -7,9 +7,9 @@
 
 import type { DatabaseConfig } from "./config/types.ts";
 import type { Emitter } from "./events.ts";
+import type { Router } from "./extensions.ts";
 import { unref } from "./platform.ts";
 import { describe, type Pool, type PoolStats } from "./pool.ts";
-import type { ReplicaState } from "./replicas.ts";
 
 /** `healthy`: answering. `degraded`: answering, but waiting callers or recent failures. `unhealthy`: not answering. */
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -54,8 +54,8 @@ export interface HealthTarget {
   events: Emitter;
   /** The configuration. */
   config: DatabaseConfig;
-  /** What the replica router knows about a replica pool (lag, why skipped). */
-  replicaState?: (replica: Pool) => ReplicaState | undefined;
+  /** The replicas' part of the snapshot, from the replica router. */
+  replicaHealth?: Router["health"];
 }
 
 /**
@@ -176,21 +176,18 @@ export class HealthMonitor {
   }
 
   #computeStatus(): HealthStatus {
-    const { pool, replicas } = this.target;
+    const { pool } = this.target;
     if (pool.closing) return "unhealthy";
     const alive = pool.slots.some((s) => !s.dead);
     if (!alive && (this.#failures > 0 || pool.downSince !== undefined)) return "unhealthy";
     const stats = pool.stats();
     if (this.#failures > 0 || pool.downSince !== undefined || stats.waiting > 0) return "degraded";
-    if (replicas.some((r) => r.downSince !== undefined || this.target.replicaState?.(r)?.usable === false)) {
-      return "degraded";
-    }
-    return "healthy";
+    return this.target.replicaHealth?.()?.degraded ? "degraded" : "healthy";
   }
 
   /** The current snapshot, without I/O. */
   snapshot(): HealthSnapshot {
-    const { pool, replicas } = this.target;
+    const { pool } = this.target;
     const { leases: _, ...stats } = pool.stats();
     const info = pool.slots.find((s) => !s.dead)?.conn.info;
     const tls = info?.tls === undefined
@@ -213,19 +210,8 @@ export class HealthMonitor {
       server: info?.host === undefined ? undefined : `${info.host}:${info.port}`,
       lastFailover: this.#lastFailover,
     };
-    if (replicas.length) {
-      snapshot.replicas = replicas.map((r) => {
-        const state = this.target.replicaState?.(r);
-        const down = r.downSince !== undefined;
-        return {
-          target: r.options.label,
-          status: down && !r.slots.length ? "unhealthy" : down || state?.usable === false ? "degraded" : "healthy",
-          downSince: down ? new Date(r.downSince!).toISOString() : undefined,
-          lastError: down && r.lastError ? describe(r.lastError) : state?.reason,
-          lagMs: state?.lagMs,
-        };
-      });
-    }
+    const replicas = this.target.replicaHealth?.()?.replicas;
+    if (replicas) snapshot.replicas = replicas;
     return snapshot;
   }
 }

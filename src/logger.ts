@@ -52,8 +52,9 @@ const QUIET_MS = 1000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { logfmt } from "./logger.ts";
- * console.assert(logfmt({ event: "reconnecting", attempt: 2, error: "ECONNREFUSED x" }) ===
+ * assert(logfmt({ event: "reconnecting", attempt: 2, error: "ECONNREFUSED x" }) ===
  *   'event=reconnecting attempt=2 error="ECONNREFUSED x"');
  * ```
  */

@@ -23,8 +23,8 @@ export interface Platform {
   readTextFile?: (path: string) => Promise<string>;
   /** Whether a file exists. */
   fileExists?: (path: string) => Promise<boolean>;
-  /** Builds an `AsyncLocalStorage`-like store. */
-  createScope?: <T>() => ScopeStorage<T>;
+  /** Builds an `AsyncLocalStorage`-like store; undefined while none is available (yet). */
+  createScope?: <T>() => ScopeStorage<T> | undefined;
   /** Lets a timer not keep the process alive. */
   unrefTimer?: (handle: unknown) => void;
 }
@@ -37,9 +37,10 @@ export const platform: Platform = {};
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { platform, setPlatform } from "./platform.ts";
  * setPlatform({ env: () => ({ PGHOST: "db" }) });
- * console.assert(platform.env?.().PGHOST === "db");
+ * assert(platform.env?.().PGHOST === "db");
  * ```
  */
 export function setPlatform(services: Platform): void {

@@ -17,11 +17,12 @@ const secrets = new Set<string>();
  *
  * @example Hide a password
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Secret } from "./redact.ts";
  * const password = new Secret("hunter2");
- * console.assert(`${password}` === "***");
- * console.assert(JSON.stringify({ password }) === '{"password":"***"}');
- * console.assert(password.reveal() === "hunter2");
+ * assert(`${password}` === "***");
+ * assert(JSON.stringify({ password }) === '{"password":"***"}');
+ * assert(password.reveal() === "hunter2");
  * ```
  */
 export class Secret {
@@ -65,10 +66,11 @@ export class Secret {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { redactText, Secret } from "./redact.ts";
  * new Secret("s3cr3t-pw");
- * console.assert(redactText("auth s3cr3t-pw failed") === "auth *** failed");
- * console.assert(redactText("postgres://app:pw@db/x") === "postgres://app:***@db/x");
+ * assert(redactText("auth s3cr3t-pw failed") === "auth *** failed");
+ * assert(redactText("postgres://app:pw@db/x") === "postgres://app:***@db/x");
  * ```
  */
 export function redactText(text: string): string {

@@ -3,13 +3,16 @@
  * reachable and, when `max_replica_lag` is set, no further behind than that;
  * several usable replicas take turns; with none usable the caller falls back
  * to the primary. No timers: a replica is re-checked when a read-only caller
- * comes by and its last check is older than the check interval.
+ * comes by and its last check is older than the check interval. An optional
+ * part of the core: importing this module installs it (`@dewey/db` does;
+ * `@dewey/db/edge` does not).
  *
  * @module
  */
 
 import { deadline, explainCancel } from "./abort.ts";
-import type { Emitter } from "./events.ts";
+import { extend, type Router, type RouterOptions } from "./extensions.ts";
+import type { HealthSnapshot, HealthStatus } from "./health.ts";
 import { describe, type Pool } from "./pool.ts";
 
 /**
@@ -30,8 +33,9 @@ import { describe, type Pool } from "./pool.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { REPLICA_LAG_SQL } from "./replicas.ts";
- * console.assert(REPLICA_LAG_SQL.includes("pg_last_wal_replay_lsn"));
+ * assert(REPLICA_LAG_SQL.includes("pg_last_wal_replay_lsn"));
  * ```
  */
 export const REPLICA_LAG_SQL = `SELECT (CASE
@@ -55,18 +59,7 @@ export interface ReplicaState {
 }
 
 /** Options of {@linkcode ReplicaRouter}. */
-export interface ReplicaRouterOptions {
-  /** `max_replica_lag` in ms; unset = replicas are not measured. */
-  maxLag?: number;
-  /** Whether the driver pipelines (the lag query then shares a connection instead of leasing one). */
-  pipelining: boolean;
-  /** Bound on one check, ms. */
-  checkTimeout: number;
-  /** Where `failover` events go. */
-  events: Emitter;
-  /** The primary's `host:port` list, for events. */
-  primary: string;
-}
+export type ReplicaRouterOptions = RouterOptions;
 
 interface Entry {
   pool: Pool;
@@ -93,7 +86,7 @@ const live = (pool: Pool) => pool.slots.some((s) => !s.dead && !s.conn.closed);
  * const target = (await router.pick()) ?? primaryPool;
  * ```
  */
-export class ReplicaRouter {
+export class ReplicaRouter implements Router {
   readonly #entries: Entry[];
   readonly #options: ReplicaRouterOptions;
   readonly #interval: number;
@@ -168,6 +161,30 @@ export class ReplicaRouter {
       reason: e.usable === false ? e.reason : undefined,
       checkedAt: e.wallClock === undefined ? undefined : new Date(e.wallClock).toISOString(),
     };
+  }
+
+  /** The replicas' part of the health snapshot, and whether any is down or skipped. */
+  health(): { degraded: boolean; replicas: NonNullable<HealthSnapshot["replicas"]> } {
+    let degraded = false;
+    const replicas = this.#entries.map((e) => {
+      const r = e.pool;
+      const state = this.state(r);
+      const down = r.downSince !== undefined;
+      if (down || state?.usable === false) degraded = true;
+      const status: HealthStatus = down && !r.slots.length
+        ? "unhealthy"
+        : down || state?.usable === false
+        ? "degraded"
+        : "healthy";
+      return {
+        target: r.options.label,
+        status,
+        downSince: down ? new Date(r.downSince!).toISOString() : undefined,
+        lastError: down && r.lastError ? describe(r.lastError) : state?.reason,
+        lagMs: state?.lagMs,
+      };
+    });
+    return { degraded, replicas };
   }
 
   /** Stops checking and waits for checks under way (call after closing the pools, which ends them). */
@@ -255,3 +272,5 @@ export class ReplicaRouter {
     }
   }
 }
+
+extend({ replicas: (pools, targets, options) => new ReplicaRouter(pools, targets, options) });

@@ -66,8 +66,9 @@ const ISOLATION: Record<IsolationLevel, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { beginStatement } from "./session.ts";
- * console.assert(beginStatement({ isolation: "serializable", readOnly: true }) ===
+ * assert(beginStatement({ isolation: "serializable", readOnly: true }) ===
  *   "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY");
  * ```
  */
@@ -125,7 +126,7 @@ export class Session {
     this.#settle = settle;
     // A tag bound once, so `const { sql } = session` works.
     this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
-      this.query<R>(templateText(strings), values).then((r) => r.rows);
+      this.query<R>(templateText(strings), values).then(rowsOf);
   }
 
   /**
@@ -161,11 +162,14 @@ export class Session {
    * const { rows } = await session.query("SELECT $1::int AS n", [1]);
    * ```
    */
-  async query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    this.#assertActive();
-    if (!options?.signal && !options?.timeout) {
-      return await this.#lease.query(text, params) as QueryResult<R>;
-    }
+  query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+    if (!this.active) return Promise.reject(this.#closedError());
+    // No async frame of its own: the statement's promise goes straight back (one promise and hop less).
+    if (!options?.signal && !options?.timeout) return this.#lease.query(text, params) as Promise<QueryResult<R>>;
+    return this.#queryWithin<R>(text, params, options);
+  }
+
+  async #queryWithin<R>(text: string, params: readonly unknown[] | undefined, options: QueryOptions) {
     const d = deadline(options.signal, options.timeout);
     try {
       return await this.#lease.query(text, params, d.signal) as QueryResult<R>;
@@ -318,11 +322,17 @@ export class Session {
   }
 
   #assertActive(): void {
-    if (!this.active) {
-      throw new DatabaseConnectionError(`the session is ${this.#state === "active" ? "closed" : this.#state}`, {
-        code: "SESSION_CLOSED",
-        reachedServer: false,
-      });
-    }
+    if (!this.active) throw this.#closedError();
   }
+
+  #closedError(): DatabaseConnectionError {
+    return new DatabaseConnectionError(`the session is ${this.#state === "active" ? "closed" : this.#state}`, {
+      code: "SESSION_CLOSED",
+      reachedServer: false,
+    });
+  }
+}
+
+function rowsOf<R>(result: QueryResult<R>): R[] {
+  return result.rows;
 }

@@ -12,9 +12,10 @@ const cache = new WeakMap<TemplateStringsArray, string>();
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { templateText } from "./sql.ts";
  * const tag = (s: TemplateStringsArray, ..._v: unknown[]) => templateText(s);
- * console.assert(tag`SELECT * FROM t WHERE a = ${1} AND b = ${2}` === "SELECT * FROM t WHERE a = $1 AND b = $2");
+ * assert(tag`SELECT * FROM t WHERE a = ${1} AND b = ${2}` === "SELECT * FROM t WHERE a = $1 AND b = $2");
  * ```
  */
 export function templateText(strings: TemplateStringsArray): string {

@@ -73,7 +73,7 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     for (const t of s.targets) assert.equal(typeof t.pass, "boolean", `${s.id}: ${t.label}`);
   }
   const names = (id: string) => report.scenarios.find((s) => s.id === id)!.contenders.map((c) => c.name);
-  assert.deepEqual(names("throughput"), ["@dewey/db", "postgres.js", "pg Pool", "pgbench"]);
+  assert.deepEqual(names("throughput"), ["@dewey/db", "postgres.js", "pg Pool", "10× postgres.js max:1", "pgbench"]);
   assert.deepEqual(names("cold-start"), ["@dewey/db", "postgres.js"]);
   const table = renderTable(report.meta, report.scenarios);
   assert.match(table, /SELECT 1, 64 callers on 10 connections/);

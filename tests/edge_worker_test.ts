@@ -106,9 +106,62 @@ Deno.test("worker: a missing or invalid DATABASE_URL fails the request with the 
 Deno.test("worker: the Neon bundle holds neither postgres.js, node:* modules nor YAML", () => {
   const inputs = Object.keys(neonWorker.inputs);
   assert.deepEqual(neonWorker.externals, []);
+  assert.deepEqual(neonWorker.optionalExternals, ["node:async_hooks"], "tried at run time, for scoped sessions");
   assert.ok(inputs.some((i) => i.includes("@neondatabase/serverless")));
   for (const banned of ["/postgres/", "/yaml/", "postgres_socket", "config/load", "runtime.ts", "zod/v4/classic"]) {
     assert.ok(!inputs.some((i) => i.includes(banned)), `${banned} is in the bundle`);
   }
-  assert.ok(postgresWorker.externals.includes("cloudflare:sockets"));
+  assert.ok([...postgresWorker.externals, ...postgresWorker.optionalExternals].includes("cloudflare:sockets"));
+});
+
+Deno.test("worker: a host list or read replicas fail the request with a ConfigError naming the key", async () => {
+  await using worker = await workerd(neonWorker.code, {
+    DATABASE_URL: "postgres://u@a.example:5432,b.example:5432/db?replicas=r.example",
+  }, []);
+  const res = await worker.fetch("/query");
+  assert.equal(res.status, 500);
+  const text = await res.text();
+  assert.match(text, /database\.postgres\.host: host lists are not in this entry point/);
+  assert.match(text, /database\.postgres\.replicas: read replicas are not in this entry point/);
+});
+
+/** A Worker whose one route says whether `db.sql` inside a `getSession` callback joined the session. */
+const SCOPED_WORKER = `
+import { withDatabase } from "@dewey/db/edge";
+export default {
+  fetch: (request, env, ctx) =>
+    withDatabase(env, ctx, async (db) =>
+      Response.json(await db.getSession(async (tx) => {
+        const [{ xid }] = await tx.sql\`SELECT pg_current_xact_id()::text AS xid\`;
+        const [{ seen }] = await db.sql\`SELECT pg_current_xact_id_if_assigned()::text AS seen\`;
+        return { xid, seen, scoped: db.currentSession() === tx };
+      }))),
+};`;
+
+Deno.test("worker: scoped sessions with nodejs_als or nodejs_compat, unscoped (not failing) without", async () => {
+  const entry = await Deno.makeTempFile({ suffix: ".js" });
+  let code: string;
+  try {
+    await Deno.writeTextFile(entry, SCOPED_WORKER);
+    code = (await bundleWorker(entry)).code;
+  } finally {
+    await Deno.remove(entry);
+  }
+  await using proxy = serveWsProxy({ target: { host: t.host, port: t.port }, port: 0 });
+  const env = { DATABASE_URL: `postgres://${t.user}@${t.host}:${t.port}/${t.dbname}?ws_proxy=${proxy.wsProxy}` };
+  for (const flags of [["nodejs_als"], ["nodejs_compat"], []]) {
+    await using worker = await workerd(code, env, flags);
+    const res = await worker.fetch("/");
+    assert.equal(res.status, 200, await res.clone().text());
+    const { xid, seen, scoped } = await res.json();
+    assert.ok(xid, "the session's transaction has an id");
+    if (flags.length) {
+      assert.equal(scoped, true, `${flags}: db.currentSession() is the session`);
+      assert.equal(seen, xid, `${flags}: db.sql ran in the session's transaction`);
+    } else {
+      assert.equal(scoped, false, "no AsyncLocalStorage: the callback runs unscoped");
+      assert.equal(seen, null, "db.sql ran outside the transaction, on a connection of its own");
+    }
+  }
+  await waitFor(() => proxy.connections === 0, 5_000, "the proxy's connections to close");
 });

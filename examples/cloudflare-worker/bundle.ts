@@ -18,8 +18,10 @@ export interface WorkerBundle {
   code: string;
   /** Input files and their bytes in the output, for checks on what was pulled in. */
   inputs: Record<string, number>;
-  /** `node:*` and `cloudflare:*` modules left to the runtime. */
+  /** `node:*` and `cloudflare:*` modules left to the runtime and imported statically: the runtime must have them. */
   externals: string[];
+  /** Those imported only dynamically: tried at run time, where their absence can be handled. */
+  optionalExternals: string[];
 }
 
 /** Options of {@linkcode bundleWorker}. */
@@ -82,14 +84,20 @@ export async function bundleWorker(entry: string, options: BundleOptions = {}): 
       logLevel: "silent",
     });
     const out = Object.values(result.metafile.outputs)[0];
+    const required = external(out.imports.filter((i) => i.kind !== "dynamic-import"));
     return {
       code: result.outputFiles[0].text,
       inputs: Object.fromEntries(Object.entries(out.inputs).map(([k, v]) => [k, v.bytesInOutput])),
-      externals: [...new Set(out.imports.filter((i) => i.external).map((i) => i.path))].sort(),
+      externals: required,
+      optionalExternals: external(out.imports.filter((i) => i.kind === "dynamic-import" && !required.includes(i.path))),
     };
   } finally {
     await esbuild.stop();
   }
+}
+
+function external(imports: { path: string; external?: boolean }[]): string[] {
+  return [...new Set(imports.filter((i) => i.external).map((i) => i.path))].sort();
 }
 
 if (import.meta.main) {
@@ -97,5 +105,10 @@ if (import.meta.main) {
   const bundle = await bundleWorker(entry);
   await Deno.mkdir(new URL("dist", here), { recursive: true });
   await Deno.writeTextFile(new URL("dist/worker.js", here), bundle.code);
-  console.log(`dist/worker.js: ${bundle.code.length} bytes; runtime modules: ${bundle.externals.join(", ") || "none"}`);
+  const optional = bundle.optionalExternals.length
+    ? ` (tried at run time: ${bundle.optionalExternals.join(", ")})`
+    : "";
+  console.log(
+    `dist/worker.js: ${bundle.code.length} bytes; runtime modules: ${bundle.externals.join(", ") || "none"}${optional}`,
+  );
 }

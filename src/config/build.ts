@@ -13,9 +13,10 @@ import type { DatabaseConfig, HostPort } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { CompleteValues } from "./build.ts";
  * const hosts: CompleteValues["host"] = ["a", "b"];
- * console.assert(hosts.length === 2);
+ * assert(hosts.length === 2);
  * ```
  */
 export type CompleteValues = Omit<FieldValues, "dataDir" | "pooler">;
@@ -42,13 +43,14 @@ const OPTIONAL_FIELDS = [
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildConfig } from "./build.ts";
  * import { DEFAULTS } from "./defaults.ts";
  * import { Secret } from "../redact.ts";
  * const values = { ...DEFAULTS, dbname: "shop", password: new Secret("hunter2") };
  * const config = buildConfig(values as never, { dbname: "test" });
- * console.assert(String(config) === "postgres://postgres:***@localhost:5432/shop");
- * console.assert(Object.isFrozen(config) && !JSON.stringify(config).includes("hunter2"));
+ * assert(String(config) === "postgres://postgres:***@localhost:5432/shop");
+ * assert(Object.isFrozen(config) && !JSON.stringify(config).includes("hunter2"));
  * ```
  */
 export function buildConfig(values: CompleteValues, sources: Readonly<Record<string, string>>): DatabaseConfig {

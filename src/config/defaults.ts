@@ -13,8 +13,9 @@ import type { FieldValues } from "./schema.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULTS } from "./defaults.ts";
- * console.assert(DEFAULTS.pool_max === 10 && DEFAULTS.connect_timeout === 10_000);
+ * assert(DEFAULTS.pool_max === 10 && DEFAULTS.connect_timeout === 10_000);
  * ```
  */
 export const DEFAULTS = {

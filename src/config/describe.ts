@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeValue } from "./describe.ts";
- * console.assert(describeValue("54x") === '"54x"');
- * console.assert(describeValue(-1) === "-1");
+ * assert(describeValue("54x") === '"54x"');
+ * assert(describeValue(-1) === "-1");
  * ```
  */
 export function describeValue(value: unknown): string {
@@ -27,9 +28,10 @@ export function describeValue(value: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeKind } from "./describe.ts";
- * console.assert(describeKind(12345) === "a number");
- * console.assert(describeKind(["a"]) === "a list");
+ * assert(describeKind(12345) === "a number");
+ * assert(describeKind(["a"]) === "a list");
  * ```
  */
 export function describeKind(value: unknown): string {

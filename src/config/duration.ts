@@ -21,11 +21,12 @@ const SHAPE = `a duration such as "500ms", "30s", "5m", "1h", "2d" or a number o
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDuration } from "./duration.ts";
- * console.assert(parseDuration(30) === 30_000);
- * console.assert(parseDuration("500ms") === 500);
- * console.assert(parseDuration("1.5s") === 1_500);
- * console.assert(parseDuration("1h30m") === 5_400_000);
+ * assert(parseDuration(30) === 30_000);
+ * assert(parseDuration("500ms") === 500);
+ * assert(parseDuration("1.5s") === 1_500);
+ * assert(parseDuration("1h30m") === 5_400_000);
  * ```
  */
 export function parseDuration(input: unknown): number {

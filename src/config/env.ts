@@ -13,8 +13,9 @@ import { entriesLayer, type Layer, urlLayer } from "./layers.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PG_VARIABLES } from "./env.ts";
- * console.assert(PG_VARIABLES.PGDATABASE === "dbname" && PG_VARIABLES.PGAPPNAME === "application_name");
+ * assert(PG_VARIABLES.PGDATABASE === "dbname" && PG_VARIABLES.PGAPPNAME === "application_name");
  * ```
  */
 export const PG_VARIABLES: Readonly<Record<string, string>> = {
@@ -40,9 +41,10 @@ export const PG_VARIABLES: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pgEnvLayer } from "./env.ts";
  * const layer = pgEnvLayer({ PGHOST: "db", PGPORT: "6432", HOME: "/root" });
- * console.assert(layer.settings.get("port")?.source === "PGPORT" && layer.settings.size === 2);
+ * assert(layer.settings.get("port")?.source === "PGPORT" && layer.settings.size === 2);
  * ```
  */
 export function pgEnvLayer(env: Env): Layer {
@@ -55,10 +57,11 @@ export function pgEnvLayer(env: Env): Layer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { databaseUrlLayer } from "./env.ts";
  * const layer = databaseUrlLayer({ DATABASE_URL: "postgres://app@db/shop" });
- * console.assert(layer?.settings.get("dbname")?.source === "DATABASE_URL");
- * console.assert(databaseUrlLayer({}) === undefined);
+ * assert(layer?.settings.get("dbname")?.source === "DATABASE_URL");
+ * assert(databaseUrlLayer({}) === undefined);
  * ```
  */
 export function databaseUrlLayer(env: Env): Layer | undefined {

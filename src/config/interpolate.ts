@@ -11,9 +11,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Env } from "./interpolate.ts";
  * const env: Env = { DB_HOST: "db", UNSET: undefined };
- * console.assert(env.DB_HOST === "db");
+ * assert(env.DB_HOST === "db");
  * ```
  */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -23,9 +24,10 @@ export type Env = Readonly<Record<string, string | undefined>>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { interpolate, type Interpolation } from "./interpolate.ts";
  * const result: Interpolation = interpolate("${A:-x}", {});
- * console.assert(result.ok && result.value === "x");
+ * assert(result.ok && result.value === "x");
  * ```
  */
 export type Interpolation =
@@ -54,14 +56,15 @@ class Problem {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { interpolate } from "./interpolate.ts";
  * const env = { DB_HOST: "db.internal", TRICKY: "${NOT_EXPANDED}" };
  * const host = interpolate("${DB_HOST}:${DB_PORT:-5432}", env);
- * console.assert(host.ok && host.value === "db.internal:5432" && host.vars.join() === "DB_HOST");
+ * assert(host.ok && host.value === "db.internal:5432" && host.vars.join() === "DB_HOST");
  * const tricky = interpolate("${TRICKY}", env);
- * console.assert(tricky.ok && tricky.value === "${NOT_EXPANDED}");
+ * assert(tricky.ok && tricky.value === "${NOT_EXPANDED}");
  * const missing = interpolate("${DB_USER}", env);
- * console.assert(!missing.ok && missing.message === "missing required environment variable DB_USER");
+ * assert(!missing.ok && missing.message === "missing required environment variable DB_USER");
  * ```
  */
 export function interpolate(text: string, env: Env): Interpolation {

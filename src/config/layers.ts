@@ -17,8 +17,9 @@ import { parseUrl } from "./url.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SECTION } from "./layers.ts";
- * console.assert(`${SECTION}.port` === "database.postgres.port");
+ * assert(`${SECTION}.port` === "database.postgres.port");
  * ```
  */
 export const SECTION = "database.postgres";
@@ -28,9 +29,10 @@ export const SECTION = "database.postgres";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Setting } from "./layers.ts";
  * const port: Setting = { key: "port", value: "5432", source: "env DB_PORT (config/dewey.yaml:5)" };
- * console.assert(port.key === "port");
+ * assert(port.key === "port");
  * ```
  */
 export interface Setting {
@@ -51,9 +53,10 @@ export interface Setting {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { type Layer, urlLayer } from "./layers.ts";
  * const layer: Layer = urlLayer("pglite://memory?dataDir=/x", "url");
- * console.assert(layer.settings.get("data_dir")?.key === "dataDir" && layer.issues.length === 0);
+ * assert(layer.settings.get("data_dir")?.key === "dataDir" && layer.issues.length === 0);
  * ```
  */
 export interface Layer {
@@ -68,9 +71,10 @@ export interface Layer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ObjectLayerOptions } from "./layers.ts";
  * const options: ObjectLayerOptions = { env: {}, sources: { "database.postgres.port": "app.yaml:5" } };
- * console.assert(options.origin === undefined);
+ * assert(options.origin === undefined);
  * ```
  */
 export interface ObjectLayerOptions {
@@ -87,9 +91,10 @@ export interface ObjectLayerOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { LayerEntry } from "./layers.ts";
  * const entry: LayerEntry = { key: "PORT", value: "5432", source: "test" };
- * console.assert(entry.key === "PORT");
+ * assert(entry.key === "PORT");
  * ```
  */
 export type LayerEntry = Omit<Setting, "key"> & { readonly key: string };
@@ -101,9 +106,10 @@ export type LayerEntry = Omit<Setting, "key"> & { readonly key: string };
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { entriesLayer } from "./layers.ts";
  * const layer = entriesLayer([{ key: "PORT", value: "5432", source: "test" }, { key: "password", value: "", source: "test" }]);
- * console.assert(layer.settings.size === 0 && layer.issues[0].message === 'unknown key "PORT" (did you mean "port"?)');
+ * assert(layer.settings.size === 0 && layer.issues[0].message === 'unknown key "PORT" (did you mean "port"?)');
  * ```
  */
 export function entriesLayer(entries: Iterable<LayerEntry>, issues: ConfigIssue[] = []): Layer {
@@ -141,13 +147,14 @@ export function entriesLayer(entries: Iterable<LayerEntry>, issues: ConfigIssue[
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { objectLayer } from "./layers.ts";
  * const layer = objectLayer(
  *   { database: { postgres: { host: "${DB_HOST}" } } },
  *   { env: { DB_HOST: "db" }, sources: { "database.postgres.host": "config/dewey.yaml:3" } },
  * );
  * const host = layer.settings.get("host");
- * console.assert(host?.value === "db" && host.source === "env DB_HOST (config/dewey.yaml:3)");
+ * assert(host?.value === "db" && host.source === "env DB_HOST (config/dewey.yaml:3)");
  * ```
  */
 export function objectLayer(input: unknown, options: ObjectLayerOptions): Layer {
@@ -191,10 +198,11 @@ export function objectLayer(input: unknown, options: ObjectLayerOptions): Layer 
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { urlLayer } from "./layers.ts";
  * const layer = urlLayer("postgres://app@db:6432/shop?pool_max=20", "DATABASE_URL");
- * console.assert(layer.settings.get("pool_max")?.value === "20");
- * console.assert(layer.settings.get("port")?.source === "DATABASE_URL");
+ * assert(layer.settings.get("pool_max")?.value === "20");
+ * assert(layer.settings.get("port")?.source === "DATABASE_URL");
  * ```
  */
 export function urlLayer(url: string, origin: string): Layer {

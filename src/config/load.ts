@@ -45,8 +45,9 @@ import { isUrl } from "./url.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DEFAULT_CONFIG_FILE } from "./load.ts";
- * console.assert(DEFAULT_CONFIG_FILE === "config/dewey.yaml");
+ * assert(DEFAULT_CONFIG_FILE === "config/dewey.yaml");
  * ```
  */
 export const DEFAULT_CONFIG_FILE = "config/dewey.yaml";
@@ -56,9 +57,10 @@ export const DEFAULT_CONFIG_FILE = "config/dewey.yaml";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig, type LoadConfigOptions } from "./load.ts";
  * const options: LoadConfigOptions = { env: { DATABASE_URL: "postgres://app@db/shop", DEWEY_CONFIG: "" } };
- * console.assert((await loadConfig(undefined, options)).dbname === "shop");
+ * assert((await loadConfig(undefined, options)).dbname === "shop");
  * ```
  */
 export interface LoadConfigOptions {
@@ -84,9 +86,10 @@ export interface LoadConfigOptions {
  *
  * @example A URL, with PG* variables filling the gaps
  * ```ts
+ * import assert from "node:assert/strict";
  * import { loadConfig } from "./load.ts";
  * const config = await loadConfig("postgres://app@db/shop", { env: { PGPASSWORD: "hunter2" } });
- * console.assert(config.password?.reveal() === "hunter2" && config.sources.password === "PGPASSWORD");
+ * assert(config.password?.reveal() === "hunter2" && config.sources.password === "PGPASSWORD");
  * ```
  */
 export async function loadConfig(

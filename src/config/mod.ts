@@ -4,9 +4,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig, redactUrl } from "./mod.ts";
  * const config = parseConfig("postgres://app:hunter2@db/shop", { env: {} });
- * console.assert(config.dbname === "shop" && redactUrl("postgres://app:hunter2@db/shop") === `${config}`.replace(":5432", ""));
+ * assert(config.dbname === "shop" && redactUrl("postgres://app:hunter2@db/shop") === `${config}`.replace(":5432", ""));
  * ```
  *
  * @module

@@ -17,10 +17,11 @@ import type { DatabaseConfig } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig, type ParseConfigOptions } from "./parse.ts";
  * const options: ParseConfigOptions = { env: { PGHOST: "db" }, sources: { "port": "settings.json" } };
  * const config = parseConfig({ port: 6432 }, options);
- * console.assert(config.host === "db" && config.sources.port === "settings.json");
+ * assert(config.host === "db" && config.sources.port === "settings.json");
  * ```
  */
 export interface ParseConfigOptions {
@@ -49,21 +50,23 @@ export interface ParseConfigOptions {
  *
  * @example From an object
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./parse.ts";
  * const config = parseConfig(
  *   { postgres: { host: "${DB_HOST:-localhost}", port: "6432", pool_max: 20, pool_idle_timeout: "5m" } },
  *   { env: {} },
  * );
- * console.assert(config.host === "localhost" && config.port === 6432);
- * console.assert(config.pool_max === 20 && config.pool_idle_timeout === 300_000);
+ * assert(config.host === "localhost" && config.port === 6432);
+ * assert(config.pool_max === 20 && config.pool_idle_timeout === 300_000);
  * ```
  *
  * @example From a URL
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "./parse.ts";
  * const config = parseConfig("postgres://app:hunter2@db:5432/shop?sslmode=require", { env: {} });
- * console.assert(config.user === "app" && config.sslmode === "require");
- * console.assert(String(config) === "postgres://app:***@db:5432/shop?sslmode=require");
+ * assert(config.user === "app" && config.sslmode === "require");
+ * assert(String(config) === "postgres://app:***@db:5432/shop?sslmode=require");
  * ```
  */
 export function parseConfig(

@@ -24,10 +24,11 @@ import type { DatabaseConfig } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveLayers } from "./resolve.ts";
  * import { urlLayer } from "./layers.ts";
  * const config = resolveLayers([urlLayer("postgres://app@db/shop", "url")], { PGPORT: "6432" });
- * console.assert(config.port === 6432 && config.sources.port === "PGPORT" && config.sources.host === "url");
+ * assert(config.port === 6432 && config.sources.port === "PGPORT" && config.sources.host === "url");
  * ```
  */
 export function resolveLayers(layers: readonly Layer[], env: Env): DatabaseConfig {

@@ -3,6 +3,9 @@
  * each coercing the strings that env vars and URLs give ("5432", "30s",
  * "yes") into typed values. zod/mini rather than zod keeps edge bundles small.
  *
+ * Each schema is built on first use: a URL sets five or six keys, and building
+ * all forty at import cost a cold start ~5 ms.
+ *
  * @module
  */
 
@@ -18,6 +21,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once beyond this
 const INTEGER = /^[+-]?\d+$/;
 const TRUE = ["true", "yes", "on", "1"];
 const FALSE = ["false", "no", "off", "0"];
+
+/** `build()`'s value, built on the first call. */
+function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => value ??= build();
+}
 
 const expected = (what: string) => (issue: Raw): string => `expected ${what}, found ${describeValue(issue.input)}`;
 
@@ -64,23 +73,31 @@ function tryDuration(input: unknown): number | undefined {
 }
 
 const DURATION = 'a duration such as "500ms", "30s", "5m", "1h" or a number of seconds';
-const duration = z.pipe(
-  coerce(DURATION, tryDuration),
-  z.number().check(
-    z.lte(MAX_TIMER_MS, { error: (i: Raw) => `expected a duration of at most 24.8 days, found ${i.input} ms` }),
-  ),
+const duration = lazy(() =>
+  z.pipe(
+    coerce(DURATION, tryDuration),
+    z.number().check(
+      z.lte(MAX_TIMER_MS, { error: (i: Raw) => `expected a duration of at most 24.8 days, found ${i.input} ms` }),
+    ),
+  )
 );
 
-const text = coerce("a non-empty string", (input) => {
-  if (typeof input === "number" && Number.isFinite(input)) return String(input);
-  return typeof input === "string" && input.trim() !== "" ? input.trim() : undefined;
-});
+const text = lazy(() =>
+  coerce("a non-empty string", (input) => {
+    if (typeof input === "number" && Number.isFinite(input)) return String(input);
+    return typeof input === "string" && input.trim() !== "" ? input.trim() : undefined;
+  })
+);
 
 // A number is refused rather than stringified: YAML reads `0123` as 123 and `1e3` as 1000.
-const secret = coerce("a non-empty string", (input) => {
-  if (input instanceof Secret) return input;
-  return typeof input === "string" && input !== "" ? new Secret(input) : undefined;
-}, true);
+const secret = lazy(() =>
+  coerce("a non-empty string", (input) => {
+    if (input instanceof Secret) return input;
+    return typeof input === "string" && input !== "" ? new Secret(input) : undefined;
+  }, true)
+);
+
+const boolean = lazy(() => coerce("true or false", toBoolean));
 
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   const what = `one of ${values.join(", ")}`;
@@ -105,11 +122,10 @@ function list<T extends z.core.SomeType>(item: T, what: string) {
   return z.pipe(coerce(`a ${what} or a list of them`, toList), z.array(item).check(atLeastOne));
 }
 
-const hostName = coerce(
-  "a host name",
-  (input) => (typeof input === "string" && input.trim() ? input.trim() : undefined),
+const hostName = lazy(() =>
+  coerce("a host name", (input) => (typeof input === "string" && input.trim() ? input.trim() : undefined))
 );
-const portNumber = integer(1, 65_535, "a port number");
+const portNumber = lazy(() => integer(1, 65_535, "a port number"));
 
 /** `"host"`, `"host:port"` or `"[v6]:port"` to `{ host, port }`; objects pass through to the object schema. */
 function toReplica(input: unknown): unknown {
@@ -119,59 +135,51 @@ function toReplica(input: unknown): unknown {
   return m ? { host: m[1], ...(m[2] === undefined ? {} : { port: m[2] }) } : undefined;
 }
 
-const replica = z.pipe(
-  coerce('a replica as "host:port" or { host, port }', toReplica),
-  z.strictObject({ host: hostName, port: z.optional(portNumber) }, {
-    error: (i: Raw & { code?: string; keys?: string[] }) =>
-      i.code === "unrecognized_keys" ? `unknown key "${i.keys?.[0]}" in a replica; expected host and port` : undefined,
-  }),
-);
+const replica = () =>
+  z.pipe(
+    coerce('a replica as "host:port" or { host, port }', toReplica),
+    z.strictObject({ host: hostName(), port: z.optional(portNumber()) }, {
+      error: (i: Raw & { code?: string; keys?: string[] }) =>
+        i.code === "unrecognized_keys"
+          ? `unknown key "${i.keys?.[0]}" in a replica; expected host and port`
+          : undefined,
+    }),
+  );
 
-const prePing = coerce("true, false or a duration", (input): number | false | undefined => {
-  const word = typeof input === "string" ? input.trim().toLowerCase() : input;
-  if (word === true || word === "true" || word === "yes" || word === "on") return 1_000;
-  if (word === false || word === "false" || word === "no" || word === "off") return false;
-  return tryDuration(input);
-});
+const prePing = () =>
+  coerce("true, false or a duration", (input): number | false | undefined => {
+    const word = typeof input === "string" ? input.trim().toLowerCase() : input;
+    if (word === true || word === "true" || word === "yes" || word === "on") return 1_000;
+    if (word === false || word === "false" || word === "no" || word === "off") return false;
+    return tryDuration(input);
+  });
 
-const pooler = z.pipe(
-  oneOf(["transaction", "statement", "session", "none"]),
-  z.transform((m) => m !== "session" && m !== "none"),
-);
+const pooler = () =>
+  z.pipe(
+    oneOf(["transaction", "statement", "session", "none"]),
+    z.transform((m) => m !== "session" && m !== "none"),
+  );
 
-/**
- * One zod/mini schema per `database.postgres` key (aliases included), each
- * taking raw values (YAML scalars, env strings, URL parameters) to their
- * typed form: durations in ms, hosts and ports as lists, secrets wrapped.
- *
- * @example
- * ```ts
- * import { postgresFields } from "./schema.ts";
- * console.assert(postgresFields.port.parse("5432,5433").join() === "5432,5433");
- * console.assert(postgresFields.pool_idle_timeout.parse("5m") === 300_000);
- * console.assert(postgresFields.keepalives.parse("off") === false);
- * console.assert(!postgresFields.port.safeParse("54x").success);
- * ```
- */
-export const postgresFields = {
-  driver: oneOf(["postgres", "neon", "pglite"]),
-  host: list(hostName, "host"),
-  port: list(portNumber, "port"),
+/** How to build each key's schema (aliases included); {@linkcode fieldSchema} builds it once, when first needed. */
+const FIELDS = {
+  driver: () => oneOf(["postgres", "neon", "pglite"]),
+  host: () => list(hostName(), "host"),
+  port: () => list(portNumber(), "port"),
   dbname: text,
   user: text,
   password: secret,
-  sslmode: oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+  sslmode: () => oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
   sslrootcert: text,
   sslcert: text,
   sslkey: secret,
   sslpassword: secret,
   application_name: text,
   connect_timeout: duration,
-  keepalives: coerce("true or false", toBoolean),
+  keepalives: boolean,
   keepalives_idle: duration,
   statement_timeout: duration,
-  pool_min: integer(0),
-  pool_max: integer(1),
+  pool_min: () => integer(0),
+  pool_max: () => integer(1),
   pool_acquire_timeout: duration,
   pool_idle_timeout: duration,
   pool_max_lifetime: duration,
@@ -182,42 +190,66 @@ export const postgresFields = {
   schema_version_query: text,
   reconnect_backoff_base: duration,
   reconnect_backoff_max: duration,
-  prepare: coerce("true or false", toBoolean),
-  pgbouncer: coerce("true or false", toBoolean),
+  prepare: boolean,
+  pgbouncer: boolean,
   pooler,
-  target_session_attrs: oneOf(["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]),
-  load_balance_hosts: oneOf(["disable", "random"]),
-  replicas: z.pipe(coerce("a list of replicas", (v) => (v === "" ? [] : toList(v))), z.array(replica)),
+  target_session_attrs: () => oneOf(["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]),
+  load_balance_hosts: () => oneOf(["disable", "random"]),
+  replicas: () => z.pipe(coerce("a list of replicas", (v) => (v === "" ? [] : toList(v))), z.array(replica())),
   max_replica_lag: duration,
   ws_proxy: text,
-  neon_http: coerce("true or false", toBoolean),
+  neon_http: boolean,
   data_dir: text,
   dataDir: text,
 };
+
+type Schemas = { [K in keyof typeof FIELDS]: ReturnType<(typeof FIELDS)[K]> };
+const built: Partial<Schemas> = {};
+
+/**
+ * The zod/mini schema of one `database.postgres` key (aliases included),
+ * taking raw values (YAML scalars, env strings, URL parameters) to their
+ * typed form: durations in ms, hosts and ports as lists, secrets wrapped.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fieldSchema } from "./schema.ts";
+ * assert(fieldSchema("port").parse("5432,5433").join() === "5432,5433");
+ * assert(fieldSchema("pool_idle_timeout").parse("5m") === 300_000);
+ * assert(fieldSchema("keepalives").parse("off") === false);
+ * assert(!fieldSchema("port").safeParse("54x").success);
+ * ```
+ */
+export function fieldSchema<K extends FieldName>(key: K): Schemas[K] {
+  return (built[key] ??= FIELDS[key]() as Schemas[K]) as Schemas[K];
+}
 
 /**
  * A `database.postgres` key, aliases included.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FieldName } from "./schema.ts";
  * const keys: FieldName[] = ["pool_max", "dataDir"];
- * console.assert(keys.length === 2);
+ * assert(keys.length === 2);
  * ```
  */
-export type FieldName = keyof typeof postgresFields;
+export type FieldName = keyof typeof FIELDS;
 
 /**
  * Typed values by key, as the schema outputs them.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { FieldValues } from "./schema.ts";
  * const partial: Partial<FieldValues> = { port: [5432], pre_ping: false };
- * console.assert(partial.port?.[0] === 5432);
+ * assert(partial.port?.[0] === 5432);
  * ```
  */
-export type FieldValues = { -readonly [K in FieldName]: (typeof postgresFields)[K]["_zod"]["output"] };
+export type FieldValues = { -readonly [K in FieldName]: Schemas[K]["_zod"]["output"] };
 
 /** Alternative spellings and the key each stands for. */
 const ALIASES: Readonly<Record<string, FieldName>> = { dataDir: "data_dir", pooler: "pgbouncer" };
@@ -242,16 +274,17 @@ const FOREIGN_NAMES: Readonly<Record<string, string>> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveKey } from "./schema.ts";
- * console.assert(resolveKey("dataDir").key === "data_dir");
- * console.assert(resolveKey("pool_mx").message === 'unknown key "pool_mx" (did you mean "pool_max"?)');
+ * assert(resolveKey("dataDir").key === "data_dir");
+ * assert(resolveKey("pool_mx").message === 'unknown key "pool_mx" (did you mean "pool_max"?)');
  * ```
  */
 export function resolveKey(
   key: string,
 ): { key: FieldName; message?: undefined } | { key?: undefined; message: string } {
-  if (Object.hasOwn(postgresFields, key)) return { key: ALIASES[key] ?? (key as FieldName) };
-  const hint = FOREIGN_NAMES[key] ?? closest(key, Object.keys(postgresFields));
+  if (Object.hasOwn(FIELDS, key)) return { key: ALIASES[key] ?? (key as FieldName) };
+  const hint = FOREIGN_NAMES[key] ?? closest(key, Object.keys(FIELDS));
   return { message: `unknown key ${JSON.stringify(key)}${hint ? ` (did you mean "${hint}"?)` : ""}` };
 }
 
@@ -260,9 +293,10 @@ export function resolveKey(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ValueIssue } from "./schema.ts";
  * const issue: ValueIssue = { at: "[1]", message: "expected a port number from 1 to 65535, found 0" };
- * console.assert(issue.at === "[1]");
+ * assert(issue.at === "[1]");
  * ```
  */
 export interface ValueIssue {
@@ -278,16 +312,17 @@ export interface ValueIssue {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkValue } from "./schema.ts";
- * console.assert(checkValue("port", "5432").value?.[0] === 5432);
- * console.assert(checkValue("port", "54x").issues?.[0].message === 'expected a port number from 1 to 65535, found "54x"');
+ * assert(checkValue("port", "5432").value?.[0] === 5432);
+ * assert(checkValue("port", "54x").issues?.[0].message === 'expected a port number from 1 to 65535, found "54x"');
  * ```
  */
 export function checkValue<K extends FieldName>(
   key: K,
   value: unknown,
 ): { value: FieldValues[K]; issues?: undefined } | { value?: undefined; issues: ValueIssue[] } {
-  const result = postgresFields[key].safeParse(value);
+  const result = fieldSchema(key).safeParse(value);
   if (result.success) return { value: result.data as FieldValues[K] };
   // A lone "54x" is wrapped into a one-item list by the schema; report it as `port`, not `port[0]`.
   const single = !Array.isArray(value) && !(typeof value === "string" && value.includes(","));

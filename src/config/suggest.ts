@@ -11,10 +11,11 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { closest } from "./suggest.ts";
- * console.assert(closest("pool_mx", ["pool_min", "pool_max"]) === "pool_max");
- * console.assert(closest("poolMax", ["pool_min", "pool_max"]) === "pool_max");
- * console.assert(closest("colour", ["host", "port"]) === undefined);
+ * assert(closest("pool_mx", ["pool_min", "pool_max"]) === "pool_max");
+ * assert(closest("poolMax", ["pool_min", "pool_max"]) === "pool_max");
+ * assert(closest("colour", ["host", "port"]) === undefined);
  * ```
  */
 export function closest(word: string, candidates: readonly string[]): string | undefined {

@@ -15,9 +15,10 @@ import { redactText } from "../redact.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUrl, type ParsedUrl } from "./url.ts";
  * const parsed: ParsedUrl = parseUrl("postgres://db:6432");
- * console.assert(parsed.values.port === "6432");
+ * assert(parsed.values.port === "6432");
  * ```
  */
 export interface ParsedUrl {
@@ -32,9 +33,10 @@ export interface ParsedUrl {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUrl, type UrlIssue } from "./url.ts";
  * const [issue]: readonly UrlIssue[] = parseUrl("mysql://db").issues;
- * console.assert(issue.key === undefined && issue.message.includes("mysql://"));
+ * assert(issue.key === undefined && issue.message.includes("mysql://"));
  * ```
  */
 export interface UrlIssue {
@@ -52,8 +54,9 @@ const SECRET_PARAMS = /([?&](?:password|sslpassword|sslkey)=)[^&]*/gi;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isUrl } from "./url.ts";
- * console.assert(isUrl("postgres://db/app") && !isUrl("config/dewey.yaml"));
+ * assert(isUrl("postgres://db/app") && !isUrl("config/dewey.yaml"));
  * ```
  */
 export function isUrl(text: string): boolean {
@@ -67,19 +70,21 @@ export function isUrl(text: string): boolean {
  *
  * @example A host list with per-host ports
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUrl } from "./url.ts";
  * const { values, issues } = parseUrl("postgres://app:p%40ss@a:5432,b:5433/shop?sslmode=require");
- * console.assert(issues.length === 0);
- * console.assert(values.user === "app" && values.password === "p@ss" && values.dbname === "shop");
- * console.assert(String(values.host) === "a,b" && String(values.port) === "5432,5433");
- * console.assert(values.sslmode === "require");
+ * assert(issues.length === 0);
+ * assert(values.user === "app" && values.password === "p@ss" && values.dbname === "shop");
+ * assert(String(values.host) === "a,b" && String(values.port) === "5432,5433");
+ * assert(values.sslmode === "require");
  * ```
  *
  * @example PGlite
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseUrl } from "./url.ts";
- * console.assert(parseUrl("pglite:///var/lib/app").values.data_dir === "/var/lib/app");
- * console.assert(parseUrl("pglite://memory").values.driver === "pglite");
+ * assert(parseUrl("pglite:///var/lib/app").values.data_dir === "/var/lib/app");
+ * assert(parseUrl("pglite://memory").values.driver === "pglite");
  * ```
  */
 export function parseUrl(url: string): ParsedUrl {
@@ -204,9 +209,10 @@ function parseQuery(query: string, decode: Decode, issues: UrlIssue[]): Record<s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { redactUrl } from "./url.ts";
- * console.assert(redactUrl("postgres://app:hunter2@db:5432/shop") === "postgres://app:***@db:5432/shop");
- * console.assert(redactUrl("postgres://db/shop?password=hunter2") === "postgres://db/shop?password=***");
+ * assert(redactUrl("postgres://app:hunter2@db:5432/shop") === "postgres://app:***@db:5432/shop");
+ * assert(redactUrl("postgres://db/shop?password=hunter2") === "postgres://db/shop?password=***");
  * ```
  */
 export function redactUrl(url: string): string {

@@ -14,9 +14,10 @@ import { ConfigError, type ConfigIssue } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseYaml, type YamlFile } from "./yaml.ts";
  * const file: YamlFile = parseYaml("a:\n  - x\n", "f.yaml");
- * console.assert(file.sources["a[0]"] === "f.yaml:2");
+ * assert(file.sources["a[0]"] === "f.yaml:2");
  * ```
  */
 export interface YamlFile {
@@ -35,10 +36,11 @@ export interface YamlFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseYaml } from "./yaml.ts";
  * const { value, sources } = parseYaml("database:\n  postgres:\n    port: 5432\n", "dewey.yaml");
- * console.assert(sources["database.postgres.port"] === "dewey.yaml:3");
- * console.assert((value as { database: { postgres: { port: number } } }).database.postgres.port === 5432);
+ * assert(sources["database.postgres.port"] === "dewey.yaml:3");
+ * assert((value as { database: { postgres: { port: number } } }).database.postgres.port === 5432);
  * ```
  */
 export function parseYaml(text: string, file: string): YamlFile {

@@ -14,9 +14,10 @@ import type { StepName } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Failure } from "./advice.ts";
  * const f: Failure = { step: "tcp", code: "ECONNREFUSED", message: "connection refused", host: "db", port: 5432 };
- * console.assert(f.step === "tcp");
+ * assert(f.step === "tcp");
  * ```
  */
 export interface Failure {
@@ -39,9 +40,10 @@ export interface Failure {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Advice } from "./advice.ts";
  * const a: Advice = { cause: "nothing listens there", fix: "start PostgreSQL" };
- * console.assert(a.fix.length > 0);
+ * assert(a.fix.length > 0);
  * ```
  */
 export interface Advice {
@@ -67,20 +69,22 @@ const UNTRUSTED = new Set([
  *
  * @example Server not listening
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "../config/parse.ts";
  * import { advise } from "./advice.ts";
  * const config = parseConfig("postgres://db:5433/app", { env: {} });
  * const { cause } = advise({ step: "tcp", code: "ECONNREFUSED", message: "refused", host: "db", port: 5433 }, config);
- * console.assert(cause.includes("nothing listens on db:5433"));
+ * assert(cause.includes("nothing listens on db:5433"));
  * ```
  *
  * @example Wrong password
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "../config/parse.ts";
  * import { advise } from "./advice.ts";
  * const config = parseConfig("postgres://app:x@db/app", { env: {} });
  * const { fix } = advise({ step: "auth", code: "28P01", message: "password authentication failed", host: "db", port: 5432 }, config);
- * console.assert(fix.includes("password"));
+ * assert(fix.includes("password"));
  * ```
  */
 export function advise(failure: Failure, config: DatabaseConfig): Advice {

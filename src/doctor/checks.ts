@@ -14,9 +14,10 @@ import type { Finding, ServerFacts } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLocalHost } from "./checks.ts";
- * console.assert(isLocalHost("127.0.0.1") && isLocalHost("::1") && isLocalHost("localhost"));
- * console.assert(!isLocalHost("db.example.com") && !isLocalHost("10.0.0.5"));
+ * assert(isLocalHost("127.0.0.1") && isLocalHost("::1") && isLocalHost("localhost"));
+ * assert(!isLocalHost("db.example.com") && !isLocalHost("10.0.0.5"));
  * ```
  */
 export function isLocalHost(host: string): boolean {
@@ -41,10 +42,11 @@ const WEAK_TLS: Record<string, string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "../config/parse.ts";
  * import { riskWarnings } from "./checks.ts";
  * const found = riskWarnings(parseConfig("postgres://app@db.example.com/app?sslmode=require", { env: {} }));
- * console.assert(found.some((f) => f.key === "sslmode") && found.some((f) => f.key === "connect_timeout"));
+ * assert(found.some((f) => f.key === "sslmode") && found.some((f) => f.key === "connect_timeout"));
  * ```
  */
 export function riskWarnings(config: DatabaseConfig): Finding[] {
@@ -100,12 +102,13 @@ export function riskWarnings(config: DatabaseConfig): Finding[] {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "../config/parse.ts";
  * import { poolFindings } from "./checks.ts";
  * const config = parseConfig("postgres://app@db/app?pool_max=150", { env: {} });
  * const facts = { version: "16.4", maxConnections: 100, superuserReserved: 3, reserved: 0, inUse: 4, superuser: false,
  *   roleLimit: -1, databaseLimit: -1, user: "app", database: "app", inRecovery: false };
- * console.assert(poolFindings(config, facts)[0].level === "warn");
+ * assert(poolFindings(config, facts)[0].level === "warn");
  * ```
  */
 export function poolFindings(config: DatabaseConfig, facts: ServerFacts): Finding[] {

@@ -39,8 +39,9 @@ const ZERO_IS_OFF = new Set([
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatDuration } from "./config_table.ts";
- * console.assert(formatDuration(10_000) === "10s" && formatDuration(1_800_000) === "30m" && formatDuration(250) === "250ms");
+ * assert(formatDuration(10_000) === "10s" && formatDuration(1_800_000) === "30m" && formatDuration(250) === "250ms");
  * ```
  */
 export function formatDuration(ms: number): string {
@@ -56,12 +57,13 @@ export function formatDuration(ms: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseConfig } from "../config/parse.ts";
  * import { configEntries } from "./config_table.ts";
  * const entries = configEntries(parseConfig("postgres://app:hunter2@db/shop?connect_timeout=5", { env: {} }));
  * const get = (k: string) => entries.find((e) => e.key === k);
- * console.assert(get("password")?.value === "***" && get("password")?.source === "url");
- * console.assert(get("connect_timeout")?.value === "5s" && get("pool_max")?.source === "default");
+ * assert(get("password")?.value === "***" && get("password")?.source === "url");
+ * assert(get("connect_timeout")?.value === "5s" && get("pool_max")?.source === "default");
  * ```
  */
 export function configEntries(config: DatabaseConfig): ConfigEntry[] {

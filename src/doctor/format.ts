@@ -22,12 +22,13 @@ const MARK: Record<Step["status"] | Finding["level"], string> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatReport } from "./format.ts";
  * const text = formatReport({
  *   target: "postgres://db:1/app", ok: false, exitCode: 1, pool: [], warnings: [], summary: "unhealthy: tcp failed",
  *   hosts: [{ host: "db", port: 1, ok: false, steps: [{ name: "tcp", status: "fail", detail: "refused", fix: "start it" }] }],
  * });
- * console.assert(text.includes("✗ tcp") && text.includes("fix: start it"));
+ * assert(text.includes("✗ tcp") && text.includes("fix:   start it"));
  * ```
  */
 export function formatReport(report: DoctorReport): string {
@@ -71,8 +72,9 @@ export function formatReport(report: DoctorReport): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatMs } from "./format.ts";
- * console.assert(formatMs(0.214) === "0.21 ms" && formatMs(12.4) === "12 ms" && formatMs(3400) === "3.4 s");
+ * assert(formatMs(0.214) === "0.21 ms" && formatMs(12.4) === "12 ms" && formatMs(3400) === "3.4 s");
  * ```
  */
 export function formatMs(ms: number): string {

@@ -13,9 +13,10 @@ import type { ConfigIssue } from "../errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { StepName } from "./types.ts";
  * const first: StepName = "dns";
- * console.assert(first === "dns");
+ * assert(first === "dns");
  * ```
  */
 export type StepName = "dns" | "tcp" | "tls" | "auth" | "open" | "server" | "latency";
@@ -26,9 +27,10 @@ export type StepName = "dns" | "tcp" | "tls" | "auth" | "open" | "server" | "lat
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Step } from "./types.ts";
  * const step: Step = { name: "tcp", status: "fail", detail: "connection refused", code: "ECONNREFUSED" };
- * console.assert(step.status === "fail");
+ * assert(step.status === "fail");
  * ```
  */
 export interface Step {
@@ -55,9 +57,10 @@ export interface Step {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { HostReport } from "./types.ts";
  * const host: HostReport = { host: "db", port: 5432, ok: true, steps: [] };
- * console.assert(host.ok);
+ * assert(host.ok);
  * ```
  */
 export interface HostReport {
@@ -76,10 +79,11 @@ export interface HostReport {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ServerFacts } from "./types.ts";
  * const facts: ServerFacts = { version: "16.4", maxConnections: 100, superuserReserved: 3, reserved: 0, inUse: 5,
  *   superuser: false, roleLimit: -1, databaseLimit: -1, user: "app", database: "app", inRecovery: false };
- * console.assert(facts.maxConnections - facts.superuserReserved === 97);
+ * assert(facts.maxConnections - facts.superuserReserved === 97);
  * ```
  */
 export interface ServerFacts {
@@ -115,9 +119,10 @@ export interface ServerFacts {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Finding } from "./types.ts";
  * const f: Finding = { level: "warn", key: "sslmode", message: "sslmode=require does not check the server's certificate" };
- * console.assert(f.level === "warn");
+ * assert(f.level === "warn");
  * ```
  */
 export interface Finding {
@@ -136,9 +141,10 @@ export interface Finding {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { ConfigEntry } from "./types.ts";
  * const e: ConfigEntry = { key: "password", value: "***", source: "env DB_PASSWORD (config/dewey.yaml:7)" };
- * console.assert(e.value === "***");
+ * assert(e.value === "***");
  * ```
  */
 export interface ConfigEntry {
@@ -156,10 +162,11 @@ export interface ConfigEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { DoctorReport } from "./types.ts";
  * const r: DoctorReport = { target: "config/dewey.yaml", ok: false, exitCode: 2, hosts: [], pool: [], warnings: [],
  *   summary: "invalid configuration" };
- * console.assert(!r.ok && r.exitCode === 2);
+ * assert(!r.ok && r.exitCode === 2);
  * ```
  */
 export interface DoctorReport {

@@ -16,7 +16,7 @@
  * `ssl_key_file` can point at them) and a directory we create is 0755 (so the server can reach the files).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await using certs = await makeCerts();
  * await using pg = await startCluster({
  *   settings: { ssl: true, ssl_cert_file: certs.server.certPath, ssl_key_file: certs.server.keyPath },

@@ -22,7 +22,7 @@
  * `DEWEY_PG_TEMPLATE=off`.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await using pg = await startCluster({ settings: { idle_session_timeout: "1s" } });
  * assert.equal(await pg.psql("select 1"), "1");
  * const url = pg.url("postgres");

@@ -5,7 +5,7 @@
  * every accepted connection and every pending read are closed and awaited.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * await using srv = silentServer();
  * const err = await connect({ host: srv.host, port: srv.port, connectTimeout: 0.2 }).catch((e) => e);
  * assert.equal(srv.accepted, 1);
