@@ -53,33 +53,4 @@ if (!platform.createScope) {
 export { createNeonDriver };
 export type { NeonDriverOptions } from "./adapters/neon.ts";
 export { withDatabase, type WithDatabaseOptions, workerConfig, type WorkerContext } from "./adapters/workers.ts";
-export { DatabaseConnection, getConnection, PooledConnection } from "./src/connection.ts";
-export type { ConnectionConfig, DatabaseConnectionOptions } from "./src/connection.ts";
-export { Session } from "./src/session.ts";
-export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./src/session.ts";
-export type { QueryOptions } from "./src/abort.ts";
-export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "./src/errors.ts";
-export type { ConfigIssue, DatabaseConnectionErrorOptions, ServerErrorFields } from "./src/errors.ts";
-export { parseConfig } from "./src/config/parse.ts";
-export type { ParseConfigOptions } from "./src/config/parse.ts";
-export { redactUrl } from "./src/config/url.ts";
-export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./src/config/types.ts";
-export { healthHandler } from "./src/health.ts";
-export type { HealthHandlerOptions, HealthSnapshot, HealthSource, HealthStatus } from "./src/health.ts";
-export { Emitter } from "./src/events.ts";
-export type { DatabaseEvent, DatabaseEventMap, DatabaseEventName } from "./src/events.ts";
-export { attachLogger, consoleLogger } from "./src/logger.ts";
-export type { Logger, LogLevel } from "./src/logger.ts";
-export type { PoolStats } from "./src/pool.ts";
-export type {
-  ConnectionInfo,
-  ConnectRequest,
-  Driver,
-  DriverConnection,
-  DriverFactory,
-  FieldInfo,
-  QueryResult,
-  Row,
-} from "./src/driver.ts";
-export { type DriverLoader, registerDriver } from "./src/registry.ts";
-export { Secret } from "./src/redact.ts";
+export * from "./src/api.ts";

@@ -19,7 +19,7 @@
  */
 
 import { Client, types } from "@neondatabase/serverless";
-import { networkError, serverError } from "../src/classify.ts";
+import { errorFields, networkError, serverError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/driver.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
@@ -245,19 +245,7 @@ function mapError(error: unknown, reachedServer: boolean, target?: string): unkn
   if (error instanceof DatabaseConnectionError) return error;
   const e = error as Record<string, unknown> | undefined;
   if (e instanceof Error && typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && "severity" in e) {
-    return serverError({
-      code: e.code,
-      message: e.message,
-      severity: e.severity as string | undefined,
-      detail: e.detail as string | undefined,
-      hint: e.hint as string | undefined,
-      position: e.position === undefined ? undefined : Number(e.position),
-      where: e.where as string | undefined,
-      schema: e.schema as string | undefined,
-      table: e.table as string | undefined,
-      column: e.column as string | undefined,
-      constraint: e.constraint as string | undefined,
-    }, error);
+    return serverError(errorFields(e), error, reachedServer);
   }
   // The socket reports WebSocket failures as bare Events; pg reports a dropped link as a plain Error.
   const message = e instanceof Error ? e.message : (e as { message?: string })?.message || "WebSocket error";

@@ -29,7 +29,7 @@
 
 import { PGlite } from "@electric-sql/pglite";
 import { resolve } from "node:path";
-import { serverError } from "../src/classify.ts";
+import { errorFields, serverError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectionInfo, ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/driver.ts";
 import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
@@ -295,19 +295,7 @@ class PgliteConnection implements DriverConnection {
   #mapError(error: unknown): unknown {
     const e = error as Record<string, unknown>;
     if (typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.message === "string") {
-      return serverError({
-        code: e.code,
-        message: e.message,
-        severity: e.severity as string | undefined,
-        detail: e.detail as string | undefined,
-        hint: e.hint as string | undefined,
-        position: e.position === undefined ? undefined : Number(e.position),
-        where: e.where as string | undefined,
-        schema: e.schema as string | undefined,
-        table: e.table as string | undefined,
-        column: e.column as string | undefined,
-        constraint: e.constraint as string | undefined,
-      }, error);
+      return serverError(errorFields(e), error);
     }
     if (this.pg.closed && !this.#closed) {
       this.#closed = true;

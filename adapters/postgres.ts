@@ -13,7 +13,7 @@
  */
 
 import postgres from "postgres";
-import { networkError, serverError } from "../src/classify.ts";
+import { errorFields, networkError, serverError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/driver.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
@@ -376,23 +376,7 @@ function mapError(error: unknown, reachedServer: boolean): unknown {
   if (error instanceof DatabaseConnectionError) return error;
   const e = error as Record<string, unknown>;
   if (e?.name === "PostgresError" && typeof e.code === "string") {
-    return serverError(
-      {
-        code: e.code,
-        message: String(e.message),
-        severity: e.severity as string | undefined,
-        detail: e.detail as string | undefined,
-        hint: e.hint as string | undefined,
-        position: e.position === undefined ? undefined : Number(e.position),
-        where: e.where as string | undefined,
-        schema: e.schema_name as string | undefined,
-        table: e.table_name as string | undefined,
-        column: e.column_name as string | undefined,
-        constraint: e.constraint_name as string | undefined,
-      },
-      error,
-      reachedServer,
-    );
+    return serverError(errorFields(e), error, reachedServer);
   }
   if (typeof e?.code === "string" && /^(E[A-Z]+|CONNECT(ION)?_[A-Z]+)$/.test(e.code)) {
     return networkError(String(e.message ?? e.code), e.code, reachedServer, error);

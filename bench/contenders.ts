@@ -101,6 +101,31 @@ export async function openOurs(
 export type Sql = ReturnType<typeof postgres>;
 
 /**
+ * A raw postgres.js client for `url` (plaintext, no idle or lifetime limits), not yet connected.
+ *
+ * @example
+ * ```ts ignore
+ * const sql = rawClient(benchUrl());
+ * ```
+ */
+export function rawClient(url: URL, max = 1): Sql {
+  const t = target(url);
+  return postgres({
+    host: t.host,
+    port: t.port,
+    database: t.dbname,
+    user: t.user,
+    pass: t.password,
+    max,
+    ssl: false,
+    idle_timeout: 0,
+    max_lifetime: 0,
+    onnotice: () => {},
+    connection: { application_name: "dewey_bench_raw" },
+  });
+}
+
+/**
  * Raw postgres.js with `max: size`; every connection opened by a burst of
  * concurrent queries before it is returned.
  *
@@ -111,20 +136,7 @@ export type Sql = ReturnType<typeof postgres>;
  * ```
  */
 export async function openRaw(url: URL, size: number): Promise<Sql> {
-  const t = target(url);
-  const sql = postgres({
-    host: t.host,
-    port: t.port,
-    database: t.dbname,
-    user: t.user,
-    pass: t.password,
-    max: size,
-    ssl: false,
-    idle_timeout: 0,
-    max_lifetime: 0,
-    onnotice: () => {},
-    connection: { application_name: "dewey_bench_raw" },
-  });
+  const sql = rawClient(url, size);
   await Promise.all(Array.from({ length: size * 2 }, () => sql`SELECT pg_sleep(0.005)`));
   return sql;
 }

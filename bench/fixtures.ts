@@ -6,8 +6,7 @@
  * @module
  */
 
-import postgres from "postgres";
-import { target } from "./contenders.ts";
+import { rawClient } from "./contenders.ts";
 
 /** The table's name. */
 export const ITEMS = "dewey_bench_items";
@@ -24,17 +23,7 @@ export const ITEM_COUNT = 10_000;
  * ```
  */
 export async function ensureItems(url: URL): Promise<void> {
-  const t = target(url);
-  const sql = postgres({
-    host: t.host,
-    port: t.port,
-    database: t.dbname,
-    user: t.user,
-    pass: t.password,
-    max: 1,
-    ssl: false,
-    onnotice: () => {},
-  });
+  const sql = rawClient(url);
   try {
     await sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(hashtext(${ITEMS}))`;

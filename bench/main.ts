@@ -19,8 +19,7 @@
  */
 
 import { parseArgs } from "node:util";
-import postgres from "postgres";
-import { benchUrl, target as dbTarget } from "./contenders.ts";
+import { benchUrl, rawClient } from "./contenders.ts";
 import { bundle } from "./scenarios/bundle.ts";
 import { coldStart } from "./scenarios/cold_start.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
@@ -58,17 +57,7 @@ async function describeRun(url: URL, quick: boolean): Promise<RunMeta> {
   const shown = new URL(url.href);
   if (shown.password) shown.password = "***";
   let server = "unknown";
-  const t = dbTarget(url);
-  const sql = postgres({
-    host: t.host,
-    port: t.port,
-    database: t.dbname,
-    user: t.user,
-    pass: t.password,
-    max: 1,
-    ssl: false,
-    onnotice: () => {},
-  });
+  const sql = rawClient(url);
   try {
     server = String((await sql`SHOW server_version`)[0].server_version);
   } finally {

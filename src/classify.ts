@@ -148,6 +148,35 @@ export function serverError(
 }
 
 /**
+ * Reads the fields of a driver's server-error object, whichever names it uses
+ * (pg and PGlite: `schema`, `table`...; postgres.js: `schema_name`, `table_name`...).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorFields } from "./classify.ts";
+ * const f = errorFields({ code: "23505", message: "dup", constraint_name: "t_pkey", position: "7" });
+ * assert(f.constraint === "t_pkey" && f.position === 7);
+ * ```
+ */
+export function errorFields(e: Record<string, unknown>): ServerErrorFields {
+  const text = (a: string, b?: string) => (e[a] ?? (b ? e[b] : undefined)) as string | undefined;
+  return {
+    code: String(e.code),
+    message: String(e.message),
+    severity: text("severity"),
+    detail: text("detail"),
+    hint: text("hint"),
+    position: e.position === undefined ? undefined : Number(e.position),
+    where: text("where"),
+    schema: text("schema", "schema_name"),
+    table: text("table", "table_name"),
+    column: text("column", "column_name"),
+    constraint: text("constraint", "constraint_name"),
+  };
+}
+
+/**
  * Builds the error for a network-level failure of an established connection.
  * `reachedServer: false` only when the statement provably was never sent.
  *
