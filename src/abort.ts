@@ -43,6 +43,31 @@ export function deadline(signal?: AbortSignal, timeout?: number): { signal?: Abo
 }
 
 /**
+ * Runs `run` under the caller's signal and timeout: the timer is cleared
+ * afterwards, and a cancellation error says why it was cancelled.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { withDeadline } from "./abort.ts";
+ * assert.equal(await withDeadline({ timeout: 1000 }, (signal) => Promise.resolve(signal !== undefined)), true);
+ * ```
+ */
+export async function withDeadline<T>(
+  options: QueryOptions | undefined,
+  run: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const d = deadline(options?.signal, options?.timeout);
+  try {
+    return await run(d.signal);
+  } catch (error) {
+    throw explainCancel(error, d.signal);
+  } finally {
+    d.clear();
+  }
+}
+
+/**
  * Turns the server's "canceling statement due to user request" into an error
  * that says why we cancelled: the caller's abort or the timeout.
  */

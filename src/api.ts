@@ -5,7 +5,8 @@
  * @module
  */
 
-export { DatabaseConnection, getConnection, PooledConnection } from "./connection.ts";
+export { DatabaseConnection, getConnection } from "./connection.ts";
+export { PooledConnection } from "./pooled_connection.ts";
 export type { ConnectionConfig, DatabaseConnectionOptions } from "./connection.ts";
 export { Session } from "./session.ts";
 export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./session.ts";

@@ -12,7 +12,8 @@ import type { Driver, DriverConnection } from "./driver.ts";
 import { DatabaseConnectionError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
 import { extensions } from "./extensions.ts";
-import { type Connector, describe } from "./pool.ts";
+import type { Connector } from "./pool.ts";
+import { describeError } from "./redact.ts";
 
 /** Options of {@linkcode connectorFor}. */
 export interface ConnectorOptions {
@@ -37,7 +38,7 @@ export interface ConnectorOptions {
 export function connectError(error: unknown, target: string): DatabaseConnectionError {
   if (error instanceof DatabaseConnectionError && error.message.includes(target)) return error;
   const code = (error as { code?: unknown })?.code;
-  return new DatabaseConnectionError(`could not connect to ${target}: ${describe(error)}`, {
+  return new DatabaseConnectionError(`could not connect to ${target}: ${describeError(error)}`, {
     code: typeof code === "string" ? code : undefined,
     retryable: isRetryableConnectFailure(error),
     reachedServer: false, // no statement is sent before a connection is up

@@ -9,7 +9,8 @@ import type { DatabaseConfig } from "./config/types.ts";
 import type { Emitter } from "./events.ts";
 import type { Router } from "./extensions.ts";
 import { unref } from "./platform.ts";
-import { describe, type Pool, type PoolStats } from "./pool.ts";
+import type { Pool, PoolStats } from "./pool.ts";
+import { describeError } from "./redact.ts";
 
 /** `healthy`: answering. `degraded`: answering, but waiting callers or recent failures. `unhealthy`: not answering. */
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -128,7 +129,7 @@ export class HealthMonitor {
       await this.#checkSchema();
     } catch (error) {
       this.#failures++;
-      this.#lastError = describe(error);
+      this.#lastError = describeError(error);
     }
     this.#checkedAt = Date.now();
     await Promise.all(replicas.map((r) => r.closing ? undefined : r.checkIdle().catch(() => {})));
@@ -203,7 +204,7 @@ export class HealthMonitor {
       tls,
       consecutiveFailures: this.#failures,
       lastError: this.#lastError ??
-        (pool.downSince !== undefined && pool.lastError ? describe(pool.lastError) : undefined),
+        (pool.downSince !== undefined && pool.lastError ? describeError(pool.lastError) : undefined),
       downSince: pool.downSince === undefined ? undefined : new Date(pool.downSince).toISOString(),
       schemaVersion: this.#schemaVersion,
       pool: stats,
@@ -261,7 +262,7 @@ export function healthHandler(
         }),
       ]);
     } catch (error) {
-      body = { status: "unhealthy", lastError: describe(error) };
+      body = { status: "unhealthy", lastError: describeError(error) };
     } finally {
       clearTimeout(timer);
     }

@@ -18,7 +18,10 @@ import type { DriverConnection, QueryResult } from "./driver.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
 import { unref, unrefTimeout } from "./platform.ts";
-import { redactText } from "./redact.ts";
+import { describeError } from "./redact.ts";
+import { FRESH, Lease, now, Slot } from "./slot.ts";
+
+export { Lease, Slot };
 
 /** Pool sizes and timings, in milliseconds. */
 export interface PoolOptions {
@@ -77,113 +80,6 @@ export interface PoolStats {
   connectFailures: number;
   /** Who holds each leased connection, and since when. */
   leases: { id: number; since: string; heldMs: number; stack?: string }[];
-}
-
-const now = () => performance.now();
-const RESOLVED: Promise<void> = Promise.resolve();
-/**
- * "Used since the last housekeeping tick": stamped with the real time by the
- * next tick. Reading the clock costs ~100-200 ns on these machines, more than
- * the rest of a checkout, so the hot path never reads it; pre-ping and idle
- * decisions only need the time to within a tick.
- */
-const FRESH = Infinity;
-
-/** One pooled connection and its bookkeeping. */
-export class Slot {
-  /** Statements in flight on the shared path. */
-  inflight = 0;
-  /** The exclusive holder, if any. */
-  lease: Lease | null = null;
-  /** Set aside for the waiter at the head of the queue; drains shared work first. */
-  reserved = false;
-  /** The connection failed or closed; never used again. */
-  dead = false;
-  /** Why the connection died, redacted, for the `disconnect` event. */
-  error: string | undefined;
-  /** Past its lifetime; closed when next free. */
-  retiring = false;
-  /** `performance.now()` of the last use, or `FRESH`. */
-  lastUsed: number;
-  /** When the lifetime ends (`performance.now()` clock). */
-  readonly retireAt: number;
-  /** Idle ms after which the pool retires it, ahead of the server's `idle_session_timeout`; Infinity: never. */
-  readonly idleLimit: number;
-
-  constructor(readonly id: number, readonly conn: DriverConnection, created: number, lifetime: number) {
-    this.lastUsed = created;
-    // A quarter of the server's timeout is the margin for the two clocks, the tick and a busy event loop.
-    const serverIdle = conn.info?.idleSessionTimeout;
-    this.idleLimit = serverIdle ? serverIdle * 0.75 : Infinity;
-    // Jitter keeps connections opened together from all retiring together.
-    this.retireAt = lifetime > 0 ? created + lifetime * (0.9 + Math.random() * 0.1) : Infinity;
-  }
-
-  /** Free for an exclusive lease. */
-  get free(): boolean {
-    return this.lease === null && this.inflight === 0 && !this.reserved && !this.dead && !this.retiring;
-  }
-}
-
-/**
- * A connection checked out for exclusive use. Always {@linkcode Lease.release}
- * it; a lease left in a transaction is rolled back (or the connection
- * discarded) before anyone else gets it.
- */
-export class Lease {
-  /** Set while a transaction may be open on the connection. */
-  inTransaction = false;
-  /** Whether a leak warning was already emitted. */
-  leakReported = false;
-  #released = false;
-
-  constructor(
-    readonly pool: Pool,
-    readonly slot: Slot,
-    /** `performance.now()` at checkout, or `FRESH` when nobody needed the time. */
-    public since: number,
-    /** The checkout site, captured when leak detection is on. */
-    readonly stack?: string,
-  ) {}
-
-  /** Whether the lease was given back. */
-  get released(): boolean {
-    return this.#released;
-  }
-
-  /** Runs a statement on the leased connection. */
-  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
-    if (this.#released) {
-      return Promise.reject(new DatabaseConnectionError("connection was already released", { reachedServer: false }));
-    }
-    return this.pool.run(this.slot, text, params, signal);
-  }
-
-  /**
-   * Gives the connection back. A connection that may still be inside a
-   * transaction is rolled back first, and discarded if that fails, so the next
-   * caller never gets it dirty.
-   */
-  release(discard = false): Promise<void> {
-    if (this.#released) return RESOLVED;
-    this.#released = true;
-    const { slot } = this;
-    const dirty = discard || slot.dead || slot.conn.closed;
-    if (!dirty && (slot.conn.inTransaction?.() ?? this.inTransaction)) return this.#rollbackThenRelease();
-    this.pool.release(this, dirty);
-    return RESOLVED;
-  }
-
-  async #rollbackThenRelease(): Promise<void> {
-    let dirty = false;
-    try {
-      await this.slot.conn.query("ROLLBACK");
-      this.inTransaction = false;
-    } catch {
-      dirty = true;
-    }
-    this.pool.release(this, dirty);
-  }
 }
 
 interface Waiter {
@@ -519,7 +415,7 @@ export class Pool {
       await this.validate(slot);
       return true;
     } catch (error) {
-      this.events.emit("validation-failed", { id: slot.id, error: describe(error) });
+      this.events.emit("validation-failed", { id: slot.id, error: describeError(error) });
       return false;
     }
   }
@@ -607,7 +503,7 @@ export class Pool {
     if (this.downSince !== undefined) {
       message = `no connection within ${waited} ms: server ${this.options.label} unreachable since ${
         new Date(this.downSince).toISOString()
-      }${this.lastError ? ` (${describe(this.lastError)})` : ""}`;
+      }${this.lastError ? ` (${describeError(this.lastError)})` : ""}`;
     } else {
       message = `no connection within ${waited} ms: ${inUse} of ${this.options.max} in use, ${counts.waiting} ${
         counts.waiting === 1 ? "caller" : "callers"
@@ -779,7 +675,7 @@ export class Pool {
       attempt: this.#failedAttempts,
       delayMs: delay,
       downSince: new Date(this.downSince).toISOString(),
-      error: this.lastError ? describe(this.lastError) : "",
+      error: this.lastError ? describeError(this.lastError) : "",
     });
     this.#retryAt = now() + delay;
     this.#retryTimer = unrefTimeout(() => {
@@ -812,7 +708,7 @@ export class Pool {
     slot.dead = true;
     if (error !== undefined) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
-      if (this.events.wants("disconnect")) slot.error = describe(error);
+      if (this.events.wants("disconnect")) slot.error = describeError(error);
     }
     this.#settle(slot, "error");
   }
@@ -884,12 +780,4 @@ function startupClosed(): DatabaseConnectionError {
     code: "CONNECTION_CLOSED",
     retryable: true,
   });
-}
-
-/** A short, redacted description of an error for events and messages. */
-export function describe(error: unknown): string {
-  const e = error as { code?: unknown; message?: unknown };
-  const message = typeof e?.message === "string" ? e.message : String(error);
-  const code = typeof e?.code === "string" ? e.code : undefined;
-  return redactText(code && !message.includes(code) ? `${code}: ${message}` : message);
 }

@@ -97,3 +97,11 @@ export function redactError<E>(error: E): E {
   }
   return error;
 }
+
+/** A short, redacted description of an error for events and messages. */
+export function describeError(error: unknown): string {
+  const e = error as { code?: unknown; message?: unknown };
+  const message = typeof e?.message === "string" ? e.message : String(error);
+  const code = typeof e?.code === "string" ? e.code : undefined;
+  return redactText(code && !message.includes(code) ? `${code}: ${message}` : message);
+}

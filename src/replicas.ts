@@ -13,7 +13,8 @@
 import { deadline, explainCancel } from "./abort.ts";
 import { extend, type Router, type RouterOptions } from "./extensions.ts";
 import type { HealthSnapshot, HealthStatus } from "./health.ts";
-import { describe, type Pool } from "./pool.ts";
+import type { Pool } from "./pool.ts";
+import { describeError } from "./redact.ts";
 
 /**
  * How far a standby is behind, in ms, as one float8 (`lag_ms`), or NULL when
@@ -147,7 +148,7 @@ export class ReplicaRouter implements Router {
    */
   failed(pool: Pool, error: unknown): void {
     const e = this.#entries.find((x) => x.pool === pool);
-    if (e) this.#record(e, false, undefined, describe(error));
+    if (e) this.#record(e, false, undefined, describeError(error));
   }
 
   /** What is known about the replica `pool` serves. */
@@ -180,7 +181,7 @@ export class ReplicaRouter implements Router {
         target: r.options.label,
         status,
         downSince: down ? new Date(r.downSince!).toISOString() : undefined,
-        lastError: down && r.lastError ? describe(r.lastError) : state?.reason,
+        lastError: down && r.lastError ? describeError(r.lastError) : state?.reason,
         lagMs: state?.lagMs,
       };
     });
@@ -225,7 +226,7 @@ export class ReplicaRouter implements Router {
       }
     } catch (error) {
       usable = false;
-      reason = describe(error);
+      reason = describeError(error);
     }
     this.#record(e, usable, lagMs, reason);
   }

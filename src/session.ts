@@ -5,7 +5,7 @@
  * @module
  */
 
-import { deadline, explainCancel, type QueryOptions } from "./abort.ts";
+import { type QueryOptions, withDeadline } from "./abort.ts";
 import { isConnectionFailure } from "./classify.ts";
 import type { QueryResult, Row } from "./driver.ts";
 import { DatabaseConnectionError, QueryError } from "./errors.ts";
@@ -169,15 +169,8 @@ export class Session {
     return this.#queryWithin<R>(text, params, options);
   }
 
-  async #queryWithin<R>(text: string, params: readonly unknown[] | undefined, options: QueryOptions) {
-    const d = deadline(options.signal, options.timeout);
-    try {
-      return await this.#lease.query(text, params, d.signal) as QueryResult<R>;
-    } catch (error) {
-      throw explainCancel(error, d.signal);
-    } finally {
-      d.clear();
-    }
+  #queryWithin<R>(text: string, params: readonly unknown[] | undefined, options: QueryOptions) {
+    return withDeadline(options, (signal) => this.#lease.query(text, params, signal) as Promise<QueryResult<R>>);
   }
 
   /** Alias of {@linkcode Session.query}, after the seed's `execute`. */
