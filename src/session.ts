@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type QueryOptions, withDeadline } from "./abort.ts";
+import type { QueryOptions } from "./abort.ts";
 import { isConnectionFailure } from "./classify.ts";
 import type { QueryResult, Row } from "./driver.ts";
 import { DatabaseConnectionError, QueryError } from "./errors.ts";
@@ -165,12 +165,7 @@ export class Session {
   query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     if (!this.active) return Promise.reject(this.#closedError());
     // No async frame of its own: the statement's promise goes straight back (one promise and hop less).
-    if (!options?.signal && !options?.timeout) return this.#lease.query(text, params) as Promise<QueryResult<R>>;
-    return this.#queryWithin<R>(text, params, options);
-  }
-
-  #queryWithin<R>(text: string, params: readonly unknown[] | undefined, options: QueryOptions) {
-    return withDeadline(options, (signal) => this.#lease.query(text, params, signal) as Promise<QueryResult<R>>);
+    return this.#lease.run(text, params, options) as Promise<QueryResult<R>>;
   }
 
   /** Alias of {@linkcode Session.query}, after the seed's `execute`. */

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type QueryOptions, withDeadline } from "./abort.ts";
 import type { DriverConnection, QueryResult } from "./driver.ts";
 import { DatabaseConnectionError } from "./errors.ts";
 import type { Pool } from "./pool.ts";
@@ -87,6 +88,12 @@ export class Lease {
       return Promise.reject(new DatabaseConnectionError("connection was already released", { reachedServer: false }));
     }
     return this.pool.run(this.slot, text, params, signal);
+  }
+
+  /** Runs a statement under the caller's `{ signal, timeout }` (no timer or wrapper when neither is set). */
+  run(text: string, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
+    if (!options?.signal && !options?.timeout) return this.query(text, params);
+    return withDeadline(options, (signal) => this.query(text, params, signal));
   }
 
   /**
