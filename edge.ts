@@ -5,10 +5,11 @@
  * plus an `env` record, validated with the same schema as `@dewey/db`. No
  * `node:fs`, `node:net`, postgres.js or YAML parser is pulled in.
  *
- * On Workers, {@linkcode withDatabase} opens a connection per request and
- * closes it with `ctx.waitUntil`; on Deno Deploy a module-level
- * `DatabaseConnection` lives across requests. postgres.js over
- * `cloudflare:sockets` (Hyperdrive) is in `@dewey/db/edge/postgres`.
+ * This entry point is a preset bound to {@linkcode EDGE_RUNTIME}. On Workers,
+ * {@linkcode withDatabase} opens a connection per request and closes it with
+ * `ctx.waitUntil`; on Deno Deploy a module-level `DatabaseConnection` lives
+ * across requests. postgres.js over `cloudflare:sockets` (Hyperdrive) is in
+ * `@dewey/db/edge/postgres`: pass its `createDriver` as the `driver` option.
  *
  * @example Cloudflare Workers
  * ```ts ignore
@@ -35,22 +36,51 @@
  * @module
  */
 
-import { createDriver as createNeonDriver } from "./adapters/neon.ts";
-import { platform, type ScopeStorage, setPlatform } from "./src/platform.ts";
-import { registerDriver } from "./src/registry.ts";
+import { EDGE_RUNTIME } from "./adapters/runtime_edge.ts";
+import {
+  type ConnectionConfig,
+  DatabaseConnectionBase,
+  type DatabaseConnectionOptions,
+  validated,
+} from "./src/database.ts";
 
-registerDriver("neon", () => createNeonDriver);
-
-// Scoped sessions (`db.query` inside a `getSession` callback joining that session) need AsyncLocalStorage: Deno
-// Deploy has it, Workers with the nodejs_als or nodejs_compat flag too. Loaded now, not at the first session, so the
-// first request is scoped like the others; where the import fails, sessions work unscoped, as `withDatabase` says.
-if (!platform.createScope) {
-  let Storage: (new <T>() => ScopeStorage<T>) | undefined;
-  import("node:async_hooks").then((m) => Storage = m.AsyncLocalStorage, () => {});
-  setPlatform({ createScope: () => Storage && new Storage() });
-}
-
-export { createNeonDriver };
+export * from "./src/api.ts";
+export { parseConfig } from "./src/config/parse.ts";
+export { EDGE_RUNTIME };
+export { createDriver as createNeonDriver } from "./adapters/neon.ts";
 export type { NeonDriverOptions } from "./adapters/neon.ts";
 export { withDatabase, type WithDatabaseOptions, workerConfig, type WorkerContext } from "./adapters/workers.ts";
-export * from "./src/api.ts";
+
+/**
+ * A PostgreSQL database on an edge runtime. Creating one does no I/O; the pool
+ * opens on first use. Pass the environment for `${VAR}` and `PG*` as
+ * `options.env` (the edge has no process environment).
+ *
+ * @example
+ * ```ts ignore
+ * import { DatabaseConnection } from "jsr:@dewey/db/edge";
+ * const db = new DatabaseConnection(env.DATABASE_URL, { env });
+ * ```
+ */
+export class DatabaseConnection extends DatabaseConnectionBase {
+  /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
+  constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
+    super(config, { ...options, runtime: options.runtime ?? EDGE_RUNTIME });
+  }
+}
+
+/**
+ * Builds a {@linkcode DatabaseConnection} and proves it connects (one round trip).
+ *
+ * @example
+ * ```ts ignore
+ * import { getConnection } from "jsr:@dewey/db/edge";
+ * const db = await getConnection(env.DATABASE_URL, { env });
+ * ```
+ */
+export function getConnection(
+  config: ConnectionConfig,
+  options?: DatabaseConnectionOptions,
+): Promise<DatabaseConnection> {
+  return validated(new DatabaseConnection(config, options));
+}

@@ -3,6 +3,10 @@
  * (postgres.js over TCP), with an embedded PGlite for demos and tests. For
  * Deno Deploy and Cloudflare Workers use `@dewey/db/edge`.
  *
+ * This entry point is a preset: its `DatabaseConnection`, `getConnection`,
+ * `loadConfig`, `parseConfig` and `dbManager` use {@linkcode NODE_RUNTIME}
+ * (files, the process environment, `AsyncLocalStorage`, every adapter).
+ *
  * @example Query, then a transaction
  * ```ts ignore
  * import { getConnection } from "jsr:@dewey/db";
@@ -18,17 +22,113 @@
  * @module
  */
 
-import "./adapters/runtime.ts";
-import { extend } from "./src/extensions.ts";
-import { registerDriver } from "./src/registry.ts";
-
-// Optional parts of the core that the edge entry leaves out, loaded when a configuration first needs them.
-extend({ load: { hostList: () => import("./src/connector.ts"), replicas: () => import("./src/replicas.ts") } });
-
-registerDriver("postgres", async () => (await import("./adapters/postgres.ts")).createDriver);
-registerDriver("pglite", async () => (await import("./adapters/pglite.ts")).createDriver);
-registerDriver("neon", async () => (await import("./adapters/neon.ts")).createDriver);
+import { NODE_PLATFORM, NODE_RUNTIME } from "./adapters/runtime_node.ts";
+import { loadConfig as loadConfigOn, type LoadConfigOptions } from "./src/config/load.ts";
+import { parseConfig as parseConfigOn, type ParseConfigOptions } from "./src/config/parse.ts";
+import type { DatabaseConfig } from "./src/config/types.ts";
+import {
+  type ConnectionConfig,
+  DatabaseConnectionBase,
+  type DatabaseConnectionOptions,
+  validated,
+} from "./src/database.ts";
+import { type DatabaseFactory, DatabaseManager } from "./src/manager.ts";
 
 export * from "./src/api.ts";
-export { DatabaseManager, dbManager } from "./src/manager.ts";
-export { loadConfig, type LoadConfigOptions } from "./src/config/load.ts";
+export { NODE_PLATFORM, NODE_RUNTIME };
+export type { DatabaseFactory, LoadConfigOptions };
+export { DatabaseManager };
+
+/**
+ * A PostgreSQL database on Deno or Node: a pool of connections, sessions,
+ * health and events. Creating one does no I/O; the pool opens on first use.
+ * Prefer {@linkcode getConnection}, which also proves the database answers.
+ * `options.runtime` replaces {@linkcode NODE_RUNTIME}; `options.driver` the adapter.
+ *
+ * @example
+ * ```ts ignore
+ * import { DatabaseConnection } from "jsr:@dewey/db";
+ * const db = new DatabaseConnection({ postgres: { host: "localhost", dbname: "mydb", user: "app" } });
+ * const { rows } = await db.query("SELECT $1::int AS n", [1]);
+ * await db.close();
+ * ```
+ */
+export class DatabaseConnection extends DatabaseConnectionBase {
+  /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
+  constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
+    super(config, { ...options, runtime: options.runtime ?? NODE_RUNTIME });
+  }
+}
+
+/**
+ * Builds a {@linkcode DatabaseConnection} and proves it connects (one round
+ * trip), failing fast with `DatabaseConnectionError` (unreachable host, wrong
+ * password, TLS failure) or `ConfigError` (invalid configuration).
+ *
+ * @example
+ * ```ts ignore
+ * import { getConnection } from "jsr:@dewey/db";
+ * const db = await getConnection("postgres://app@localhost:5432/app");
+ * console.log(await db.sql`SELECT now()`);
+ * await db.close();
+ * ```
+ */
+export function getConnection(
+  config: ConnectionConfig,
+  options?: DatabaseConnectionOptions,
+): Promise<DatabaseConnection> {
+  return validated(new DatabaseConnection(config, options));
+}
+
+/**
+ * Loads and validates the configuration: a YAML file path, a URL, an object,
+ * or nothing for `DATABASE_URL`, `$DEWEY_CONFIG` / `config/dewey.yaml`, `PG*`
+ * and defaults, reading files and the environment of this process.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadConfig } from "jsr:@dewey/db";
+ * const config = await loadConfig();
+ * console.log(`${config}`, config.sources.host);
+ * ```
+ */
+export function loadConfig(
+  source?: string | Readonly<Record<string, unknown>>,
+  options: LoadConfigOptions = {},
+): Promise<DatabaseConfig> {
+  return loadConfigOn(source, { ...options, platform: options.platform ?? NODE_PLATFORM });
+}
+
+/**
+ * Validates a configuration given as an object or a URL, with `${VAR}` and
+ * `PG*` taken from this process's environment unless `options.env` is given.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "./mod.ts";
+ * const config = parseConfig("postgres://app:hunter2@db:5432/shop?sslmode=require", { env: {} });
+ * assert(String(config) === "postgres://app:***@db:5432/shop?sslmode=require");
+ * ```
+ */
+export function parseConfig(
+  input: string | Readonly<Record<string, unknown>>,
+  options: ParseConfigOptions = {},
+): DatabaseConfig {
+  return parseConfigOn(input, { ...options, env: options.env ?? NODE_PLATFORM.env?.() ?? {} });
+}
+
+/**
+ * The application-wide database (SQLAlchemy's `db_manager`): configured from
+ * the environment and `config/dewey.yaml` on first use, or once with `configure()`.
+ *
+ * @example
+ * ```ts ignore
+ * import { dbManager } from "jsr:@dewey/db";
+ * const rows = await dbManager.sql`SELECT 1 AS one`;
+ * ```
+ */
+export const dbManager: DatabaseManager = new DatabaseManager({
+  create: (config, options) => new DatabaseConnection(config, options),
+  load: () => loadConfig(),
+});

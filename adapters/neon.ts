@@ -19,10 +19,12 @@
  */
 
 import { Client, types } from "@neondatabase/serverless";
-import { errorFields, networkError, serverError } from "../src/classify.ts";
+import { raceAbort } from "../src/abort.ts";
+import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/driver.ts";
+import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { fromServerError, OID, shapeResult } from "./kit.ts";
 import { type NeonSocketSettings, neonSocketSettings, sendCancel } from "./neon_socket.ts";
 
 export { neonSocketSettings } from "./neon_socket.ts";
@@ -64,16 +66,12 @@ type PgClient = InstanceType<typeof Client> & {
 };
 type PgResult = { rows: Row[]; rowCount: number | null; command: string | null; fields?: FieldInfo[] };
 
-const BYTEA = 17;
-const DATE = 1082;
-const INTERVAL = 1186;
-
 /** pg's parsers, aligned with the postgres.js adapter where they differ (date, interval). */
 const parsers = {
   getTypeParser(oid: number, format?: "text" | "binary") {
     if (format !== "binary") {
-      if (oid === DATE) return (s: string) => new Date(s);
-      if (oid === INTERVAL) return (s: string) => s;
+      if (oid === OID.DATE) return (s: string) => new Date(s);
+      if (oid === OID.INTERVAL) return (s: string) => s;
     }
     return types.getTypeParser(oid, format as never);
   },
@@ -109,20 +107,12 @@ async function connectClient(request: ConnectRequest, settings: NeonSocketSettin
   client.connection.on("readyForQuery", (msg) => txStatus = msg.status);
 
   // The driver may never settle a connect whose socket was torn down: the abort rejects on its own.
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => {
-      client.connection.stream.destroy();
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  aborted.catch(() => {});
+  const destroy = () => client.connection.stream.destroy();
   let connected = false;
   try {
-    await Promise.race([client.connect(), aborted]);
+    await raceAbort(client.connect(), signal, destroy);
     connected = true;
-    const { rows } = await Promise.race([client.query(HELLO) as Promise<PgResult>, aborted]);
+    const { rows } = await raceAbort(client.query(HELLO) as Promise<PgResult>, signal, destroy);
     state = "open";
     const row = rows[0] as { pid?: number; version?: string } | undefined;
     return new NeonConnection(
@@ -148,8 +138,6 @@ async function connectClient(request: ConnectRequest, settings: NeonSocketSettin
     else client.connection.stream.destroy();
     if (signal.aborted) throw signal.reason;
     throw mapError(error, true, `${host}:${port}`);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
   }
 }
 
@@ -219,35 +207,19 @@ class NeonConnection implements DriverConnection {
   }
 }
 
-const BYTEA_ARRAY = 1001;
-
-/** Buffers (also inside bytea[] arrays) as plain Uint8Arrays. */
-function plainBytes(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(plainBytes);
-  return v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v;
-}
-
 function toResult(result: PgResult): QueryResult {
   const fields: FieldInfo[] = (result.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
-  const bytea = fields.filter((f) => f.dataTypeID === BYTEA || f.dataTypeID === BYTEA_ARRAY).map((f) => f.name);
-  // The driver's bundled Buffer is a Uint8Array subclass; every adapter returns plain Uint8Arrays.
-  if (bytea.length) {
-    for (const row of result.rows) {
-      for (const name of bytea) row[name] = plainBytes(row[name]);
-    }
-  }
-  const command = result.command ?? "";
-  return { rows: result.rows, rowCount: result.rowCount ?? 0, command, fields };
+  return shapeResult(result.rows, fields, result.command, result.rowCount ?? 0);
 }
 
 /** Maps a Neon/pg error to a `QueryError` or a `DatabaseConnectionError`. */
 function mapError(error: unknown, reachedServer: boolean, target?: string): unknown {
   if (error instanceof DatabaseConnectionError) return error;
-  const e = error as Record<string, unknown> | undefined;
-  if (e instanceof Error && typeof e.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && "severity" in e) {
-    return serverError(errorFields(e), error, reachedServer);
-  }
+  const server = fromServerError(error, reachedServer);
+  if (server) return server;
   // The socket reports WebSocket failures as bare Events; pg reports a dropped link as a plain Error.
-  const message = e instanceof Error ? e.message : (e as { message?: string })?.message || "WebSocket error";
+  const message = error instanceof Error
+    ? error.message
+    : (error as { message?: string })?.message || "WebSocket error";
   return networkError(target ? `${target}: ${message}` : message, "CONNECTION_CLOSED", reachedServer, error);
 }

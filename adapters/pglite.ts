@@ -29,10 +29,11 @@
 
 import { PGlite } from "@electric-sql/pglite";
 import { resolve } from "node:path";
-import { errorFields, serverError } from "../src/classify.ts";
+import { raceAbort } from "../src/abort.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { ConnectionInfo, ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/driver.ts";
+import type { ConnectionInfo, ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/contracts.ts";
 import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
+import { fromServerError, shapeResult } from "./kit.ts";
 
 /**
  * One result set as PGlite returns it.
@@ -150,7 +151,7 @@ export function createDriver(config: DatabaseConfig, options: PgliteDriverOption
       const { signal } = request;
       signal.throwIfAborted();
       // The start keeps going when this attempt gives up, so the next attempt finds it further along.
-      const pg = await abortable(open(), signal);
+      const pg = await raceAbort(open(), signal);
       // The pool holds at most one connection; a retired one may still be cleaning up.
       await current?.closing;
       signal.throwIfAborted();
@@ -293,10 +294,8 @@ class PgliteConnection implements DriverConnection {
   }
 
   #mapError(error: unknown): unknown {
-    const e = error as Record<string, unknown>;
-    if (typeof e?.code === "string" && /^[0-9A-Z]{5}$/.test(e.code) && typeof e.message === "string") {
-      return serverError(errorFields(e), error);
-    }
+    const server = fromServerError(error, true);
+    if (server) return server;
     if (this.pg.closed && !this.#closed) {
       this.#closed = true;
       this.onClose(error instanceof Error ? error : undefined);
@@ -332,14 +331,8 @@ class PgliteConnection implements DriverConnection {
 
 function toResult(r: PgliteResults | undefined): QueryResult {
   if (!r) return { rows: [], rowCount: 0, command: "", fields: [] };
-  const command = r.command ?? "";
-  const rows = r.rows;
-  return {
-    rows,
-    rowCount: r.rowCount ?? (command === "SELECT" ? rows.length : r.affectedRows ?? 0),
-    command,
-    fields: r.fields,
-  };
+  const count = r.rowCount ?? (r.command === "SELECT" ? undefined : r.affectedRows);
+  return shapeResult(r.rows, r.fields, r.command, count);
 }
 
 /** What a server says for a cancelled statement; here the statement never started, so nothing needs undoing. */
@@ -354,14 +347,4 @@ function literal(text: string): string {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** `promise`, or a rejection with the signal's reason as soon as it aborts (the promise itself keeps going). */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }

@@ -13,10 +13,12 @@
  */
 
 import postgres from "postgres";
-import { errorFields, networkError, serverError } from "../src/classify.ts";
+import { raceAbort } from "../src/abort.ts";
+import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/driver.ts";
+import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { fromServerError, linkError, OID, plainBytes, shapeResult } from "./kit.ts";
 import { parseArray, serializeArray } from "./pg_array.ts";
 import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
 import { openSocket, type SocketFactory } from "./postgres_socket.ts";
@@ -114,7 +116,7 @@ function arrayTypes(rows: { elem: number; arr: number }[], options: PgOptions): 
     const delimiter = arr === 1020 ? ";" : ","; // box[] alone uses ';'
     const own = options.parsers[elem];
     // bytea elements as plain Uint8Arrays, like bytea columns (postgres.js makes Node Buffers).
-    const parse = elem === BYTEA && own ? (text: string) => plainBytes(own(text) as Uint8Array) : own;
+    const parse = elem === OID.BYTEA && own ? (text: string) => plainBytes(own(text)) : own;
     const serialize = options.serializers[elem];
     shared.parsers[arr] = (text: string) => parseArray(text, parse, delimiter);
     shared.serializers[arr] = (xs: unknown) =>
@@ -207,16 +209,13 @@ async function connectOnce(
       : {}),
   } as never);
 
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    startupFailed.catch(() => {}).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-  aborted.catch(() => {});
+  const startup = async () => {
+    const hello = await (sql.unsafe(HELLO, [], { prepare: false }) as unknown as Promise<PgResult>);
+    await installArrayTypes(sql, arrayTypes, `${host}:${port}`);
+    return hello;
+  };
   try {
-    const hello = sql.unsafe(HELLO, [], { prepare: false }) as unknown as PgResult;
-    const rows = await Promise.race([hello, aborted, startupFailed]);
-    await Promise.race([installArrayTypes(sql, arrayTypes, `${host}:${port}`), aborted, startupFailed]);
+    const rows = await raceAbort(Promise.race([startup(), startupFailed]), signal);
     state = "open";
     const row = rows[0] as
       | { pid?: number; ssl?: boolean; version?: string; cipher?: string; idle?: string | null }
@@ -319,12 +318,6 @@ function hex(bytes: Uint8Array): string {
   return s;
 }
 
-const BYTEA = 17;
-
-function plainBytes(v: Uint8Array): Uint8Array {
-  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-}
-
 const SIMPLE = { prepare: true, simple: true };
 const EXTENDED = { prepare: true, simple: false };
 
@@ -337,31 +330,13 @@ function lastResult(rows: PgResult): QueryResult {
 function toResult(rows: PgResult): QueryResult {
   const columns = rows.columns ?? [];
   const fields: FieldInfo[] = new Array(columns.length);
-  let bytea: string[] | undefined;
-  for (let i = 0; i < columns.length; i++) {
-    const c = columns[i];
-    fields[i] = { name: c.name, dataTypeID: c.type };
-    if (c.type === BYTEA) (bytea ??= []).push(c.name);
-  }
-  // postgres.js hands out Node Buffers; every adapter returns plain Uint8Arrays.
-  if (bytea) {
-    for (const row of rows) {
-      for (const name of bytea) {
-        const v = row[name] as Uint8Array | null;
-        if (v) row[name] = plainBytes(v);
-      }
-    }
-  }
-  // The verb, as on every adapter: "CREATE INDEX" → "CREATE".
-  const tag = rows.command ?? "";
-  const space = tag.indexOf(" ");
-  const command = space < 0 ? tag : tag.slice(0, space);
+  for (let i = 0; i < columns.length; i++) fields[i] = { name: columns[i].name, dataTypeID: columns[i].type };
   // A plain array, so rows compare equal across adapters. Copied by hand: `slice()` on postgres.js's Array
-  // subclass takes V8's species path (~0.4 µs per result, measured), a loop ~10 ns.
+  // subclass takes V8's species path, a loop does not (see the c64 bench scenario).
   const n = rows.length;
   const plain: Row[] = [];
   for (let i = 0; i < n; i++) plain.push(rows[i]);
-  return { rows: plain, rowCount: rows.count ?? (command === "SELECT" ? n : 0), command, fields };
+  return shapeResult(plain, fields, rows.command, rows.count);
 }
 
 /** A duration setting as `current_setting` shows it (`200ms`, `5s`, `1min`, `0`) in ms; undefined if unknown. */
@@ -374,12 +349,10 @@ function settingMs(text: string | null | undefined): number | undefined {
 /** Maps a postgres.js error to a `QueryError` or a `DatabaseConnectionError`. */
 function mapError(error: unknown, reachedServer: boolean): unknown {
   if (error instanceof DatabaseConnectionError) return error;
-  const e = error as Record<string, unknown>;
-  if (e?.name === "PostgresError" && typeof e.code === "string") {
-    return serverError(errorFields(e), error, reachedServer);
-  }
-  if (typeof e?.code === "string" && /^(E[A-Z]+|CONNECT(ION)?_[A-Z]+)$/.test(e.code)) {
-    return networkError(String(e.message ?? e.code), e.code, reachedServer, error);
-  }
+  const server = fromServerError(error, reachedServer);
+  if (server) return server;
+  const code = (error as { code?: unknown })?.code;
+  // Socket codes (ECONNRESET...) and postgres.js's own link codes (CONNECTION_CLOSED, CONNECT_TIMEOUT...).
+  if (typeof code === "string" && /^(E[A-Z]+|CONNECT(ION)?_[A-Z]+)$/.test(code)) return linkError(error, reachedServer);
   return error;
 }

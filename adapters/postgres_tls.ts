@@ -16,7 +16,7 @@
 
 import type { Duplex } from "node:stream";
 import type { DatabaseConfig, SslMode } from "../src/config/types.ts";
-import type { ConnectRequest } from "../src/driver.ts";
+import type { ConnectRequest } from "../src/contracts.ts";
 import { ConfigError, DatabaseConnectionError, QueryError } from "../src/errors.ts";
 import type { SocketFactory } from "./postgres_socket.ts";
 import { explainTlsError, type Negotiated, negotiateTls } from "./tls_negotiate.ts";

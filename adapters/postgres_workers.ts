@@ -3,7 +3,7 @@
  * `cloudflare:sockets` (postgres.js's `workerd` build), for a database reached
  * directly or through Hyperdrive. Needs the `nodejs_compat` compatibility flag
  * and a bundler that applies the `workerd` export condition (wrangler does).
- * Importing it registers the `postgres` driver name for `@dewey/db/edge`.
+ * Pass it as the `driver` option (or add it to a runtime's `drivers`).
  *
  * @example
  * ```ts ignore
@@ -23,8 +23,7 @@
  */
 
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { Driver } from "../src/driver.ts";
-import { registerDriver } from "../src/registry.ts";
+import type { Driver } from "../src/contracts.ts";
 import { createDriver as createPostgresDriver } from "./postgres.ts";
 
 /**
@@ -41,5 +40,3 @@ import { createDriver as createPostgresDriver } from "./postgres.ts";
 export function createDriver(config: DatabaseConfig): Driver | Promise<Driver> {
   return createPostgresDriver(config, { socket: null });
 }
-
-registerDriver("postgres", () => createDriver);

@@ -1,8 +1,8 @@
 /**
  * Certificates and keys for TLS (`sslrootcert`, `sslcert`, `sslkey`, `sslpassword`): read once when the
  * driver is built, parsed and checked before any connection is attempted, each problem reported as a
- * `ConfigError` issue naming its key. Files are read through the runtime module (`platform.readTextFile`),
- * so a runtime without files (the edge) takes inline PEM only.
+ * `ConfigError` issue naming its key. Files are read with `node:fs` where the runtime has it; a runtime
+ * without files (Workers) takes inline PEM only.
  *
  * @module
  */
@@ -10,7 +10,6 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import { ConfigError, type ConfigIssue } from "../src/errors.ts";
-import { platform } from "../src/platform.ts";
 import { Secret } from "../src/redact.ts";
 
 /** What `sslrootcert`, `sslcert`, `sslkey` and `sslpassword` resolved to, ready for `tls.connect`. */
@@ -100,7 +99,7 @@ async function readPem(
     issue(key, "is empty: expected a file path or PEM text");
     return undefined;
   }
-  const read = platform.readTextFile;
+  const read = await fileReader();
   if (!read) {
     issue(key, `is a file path, but this runtime cannot read files: pass the PEM text instead`);
     return undefined;
@@ -164,6 +163,16 @@ function parseKey(
     if (encrypted && /bad decrypt/i.test(reason)) issue("sslpassword", "does not decrypt sslkey (wrong password)");
     else if (encrypted) issue("sslkey", `is encrypted in a way this runtime cannot decrypt: ${reason}`);
     else issue("sslkey", `does not parse as a private key: ${reason}`);
+    return undefined;
+  }
+}
+
+/** `readFile` of `node:fs/promises`, imported on first use; undefined where the runtime has no files. */
+async function fileReader(): Promise<((path: string) => Promise<string>) | undefined> {
+  try {
+    const fs = await import("node:fs/promises");
+    return typeof fs.readFile === "function" ? (path) => fs.readFile(path, "utf8") : undefined;
+  } catch {
     return undefined;
   }
 }

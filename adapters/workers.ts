@@ -9,10 +9,11 @@
  */
 
 import { ConfigError } from "../src/errors.ts";
-import { DatabaseConnection, type DatabaseConnectionOptions } from "../src/connection.ts";
+import { DatabaseConnectionBase, type DatabaseConnectionOptions } from "../src/database.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import { type Layer, objectLayer, urlLayer } from "../src/config/layers.ts";
 import { resolveLayers } from "../src/config/resolve.ts";
+import { EDGE_RUNTIME } from "./runtime_edge.ts";
 
 /** The part of a Workers `ExecutionContext` that {@linkcode withDatabase} uses. */
 export interface WorkerContext {
@@ -110,11 +111,11 @@ export function workerConfig(env: Record<string, unknown>, options: WithDatabase
 export async function withDatabase<T>(
   env: Record<string, unknown>,
   ctx: WorkerContext,
-  fn: (db: DatabaseConnection) => Promise<T>,
+  fn: (db: DatabaseConnectionBase) => Promise<T>,
   options: WithDatabaseOptions = {},
 ): Promise<T> {
   const { config: _config, binding: _binding, ...connectionOptions } = options;
-  const db = new DatabaseConnection(workerConfig(env, options), connectionOptions);
+  const db = new DatabaseConnectionBase(workerConfig(env, options), { runtime: EDGE_RUNTIME, ...connectionOptions });
   try {
     return await fn(db);
   } finally {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import "../mod.ts"; // installs the runtime and registers the adapters
+import { NODE_RUNTIME } from "../adapters/runtime_node.ts";
 import { configEntries } from "../src/doctor/config_table.ts";
 import { poolFindings, riskWarnings } from "../src/doctor/checks.ts";
 import { formatMs } from "../src/doctor/format.ts";
@@ -14,11 +14,12 @@ import type { DoctorReport, Finding, HostReport, ServerFacts, Step } from "../sr
 import { DEFAULT_CONFIG_FILE, loadConfig } from "../src/config/load.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import { isUrl, redactUrl } from "../src/config/url.ts";
-import type { Driver, DriverConnection } from "../src/driver.ts";
+import type { Driver, DriverConnection } from "../src/contracts.ts";
 import { ConfigError, DatabaseConnectionError } from "../src/errors.ts";
-import { platform } from "../src/platform.ts";
-import { resolveDriver } from "../src/registry.ts";
-import { matchesAttrs } from "../src/connector.ts";
+import { matchesAttrs } from "../src/connect_hosts.ts";
+import { resolveDriver } from "../src/runtime.ts";
+
+const platform = NODE_RUNTIME.platform;
 import { dnsStep, failed, type ProbeContext, tcpStep, tlsStep } from "./probe.ts";
 
 /**
@@ -65,7 +66,7 @@ export async function runDoctor(target?: string, options: DoctorOptions = {}): P
   const shown = await describeTarget(target, env);
   let config: DatabaseConfig;
   try {
-    config = await loadConfig(target, { env });
+    config = await loadConfig(target, { env, platform });
   } catch (error) {
     const issues = error instanceof ConfigError
       ? error.issues
@@ -87,7 +88,7 @@ export async function runDoctor(target?: string, options: DoctorOptions = {}): P
   let driver: Driver | undefined;
   let matched = false;
   try {
-    driver = await resolveDriver(config);
+    driver = await resolveDriver(config, NODE_RUNTIME);
   } catch (error) {
     hosts.push({ host: config.host, port: config.port, ok: false, steps: [failed(ctxOf(config), "auth", error)] });
   }

@@ -17,6 +17,40 @@ export interface QueryOptions {
 }
 
 /**
+ * `promise`, or a rejection with the signal's reason as soon as `signal`
+ * aborts. The promise itself keeps going: `onAbort` is the place to stop it
+ * (destroy a socket, close a connection). The listener is removed once either
+ * side settles.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { raceAbort } from "./abort.ts";
+ * const ctl = new AbortController();
+ * const never = new Promise<number>(() => {});
+ * const raced = raceAbort(never, ctl.signal);
+ * ctl.abort(new Error("gave up"));
+ * await assert.rejects(raced, /gave up/);
+ * assert.equal(await raceAbort(Promise.resolve(1), ctl.signal).catch(() => "aborted"), "aborted");
+ * assert.equal(await raceAbort(Promise.resolve(2), undefined), 2);
+ * ```
+ */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, onAbort?: () => void): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => {
+      promise.catch(() => {}); // settles later, unobserved
+      onAbort?.();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener("abort", abort, { once: true });
+    const done = () => signal.removeEventListener("abort", abort);
+    promise.then((value) => (done(), resolve(value)), (error) => (done(), reject(error)));
+  });
+}
+
+/**
  * Combines a caller's signal and a timeout into one signal; `clear()` stops
  * the timer. Returns no signal when neither was asked for.
  *

@@ -1,37 +1,50 @@
 /**
- * The public API both entry points share: `@dewey/db` (Deno, Node) adds
- * `loadConfig` and `dbManager`, `@dewey/db/edge` adds the Workers helpers.
+ * The public API both entry points share. Each entry point adds its preset
+ * (`DatabaseConnection`, `getConnection`, `parseConfig` bound to its runtime):
+ * `@dewey/db` also `loadConfig` and `dbManager`, `@dewey/db/edge` the Workers helpers.
  *
  * @module
  */
 
-export { DatabaseConnection, getConnection } from "./connection.ts";
+export { DatabaseConnectionBase, validated } from "./database.ts";
+export type { ConnectionConfig, DatabaseConnectionOptions } from "./database.ts";
 export { PooledConnection } from "./pooled_connection.ts";
-export type { ConnectionConfig, DatabaseConnectionOptions } from "./connection.ts";
 export { Session } from "./session.ts";
 export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./session.ts";
 export type { QueryOptions } from "./abort.ts";
 export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
 export type { ConfigIssue, DatabaseConnectionErrorOptions, ServerErrorFields } from "./errors.ts";
-export { parseConfig, type ParseConfigOptions } from "./config/parse.ts";
+export type { ParseConfigOptions } from "./config/parse.ts";
 export { redactUrl } from "./config/url.ts";
 export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./config/types.ts";
 export { healthHandler } from "./health.ts";
-export type { HealthHandlerOptions, HealthSnapshot, HealthSource, HealthStatus } from "./health.ts";
+export type { HealthHandlerOptions, HealthSnapshot, HealthSource } from "./health.ts";
 export { Emitter } from "./events.ts";
 export type { DatabaseEvent, DatabaseEventMap, DatabaseEventName } from "./events.ts";
 export { attachLogger, consoleLogger } from "./logger.ts";
 export type { Logger, LogLevel } from "./logger.ts";
-export type { PoolStats } from "./pool.ts";
+export type { SqlTag } from "./sql.ts";
 export type {
   ConnectionInfo,
+  Connector,
+  ConnectorOptions,
   ConnectRequest,
   Driver,
   DriverConnection,
   DriverFactory,
+  DriverLoader,
   FieldInfo,
+  HealthStatus,
+  HostListConnector,
+  Platform,
+  PoolStats,
   QueryResult,
+  ReplicaHealth,
+  ReplicaRouterFactory,
+  Router,
+  RouterOptions,
   Row,
-} from "./driver.ts";
-export { type DriverLoader, registerDriver } from "./registry.ts";
+  ScopeStorage,
+} from "./contracts.ts";
+export type { Runtime } from "./runtime.ts";
 export { Secret } from "./redact.ts";

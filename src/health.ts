@@ -6,14 +6,12 @@
  */
 
 import type { DatabaseConfig } from "./config/types.ts";
+import type { HealthStatus, PoolStats, ReplicaHealth, Router } from "./contracts.ts";
 import type { Emitter } from "./events.ts";
-import type { Router } from "./extensions.ts";
-import { unref } from "./platform.ts";
-import type { Pool, PoolStats } from "./pool.ts";
+import type { Pool } from "./pool.ts";
 import { describeError } from "./redact.ts";
 
-/** `healthy`: answering. `degraded`: answering, but waiting callers or recent failures. `unhealthy`: not answering. */
-export type HealthStatus = "healthy" | "degraded" | "unhealthy";
+export type { HealthStatus };
 
 /** What `db.health()` returns; never contains a secret. */
 export interface HealthSnapshot {
@@ -42,7 +40,7 @@ export interface HealthSnapshot {
   /** The last `failover` event: the primary moved, or a replica was skipped or came back. */
   lastFailover?: { at: string; from?: string; to?: string; reason: string };
   /** Read replicas, when configured; `lagMs` when `max_replica_lag` is set. */
-  replicas?: { target: string; status: HealthStatus; downSince?: string; lastError?: string; lagMs?: number }[];
+  replicas?: ReplicaHealth[];
 }
 
 /** What the monitor watches. */
@@ -56,7 +54,9 @@ export interface HealthTarget {
   /** The configuration. */
   config: DatabaseConfig;
   /** The replicas' part of the snapshot, from the replica router. */
-  replicaHealth?: Router["health"];
+  replicaHealth?: Router<Pool>["health"];
+  /** Lets the check timer not keep the process alive (see `timerUnref`). */
+  unref?: (handle: unknown) => void;
 }
 
 /**
@@ -93,7 +93,7 @@ export class HealthMonitor {
     const every = this.target.config.health_check_interval;
     if (every <= 0 || this.#timer !== undefined) return;
     this.#timer = setInterval(() => void this.check().catch(() => {}), every);
-    unref(this.#timer);
+    this.target.unref?.(this.#timer);
   }
 
   /** Stops periodic checks. */

@@ -1,20 +1,33 @@
 /**
- * `dbManager`: the application-wide database, configured lazily from
- * `config/dewey.yaml` (or `$DEWEY_CONFIG`, `DATABASE_URL`, `PG*`) on first
- * use, or explicitly once.
+ * `DatabaseManager`: one {@linkcode DatabaseConnection} for the whole
+ * application (SQLAlchemy's `db_manager`), configured lazily on first use or
+ * explicitly once. Its query methods are the connection's own, delegated, so
+ * the two cannot drift apart.
  *
  * @module
  */
 
-import type { QueryOptions } from "./abort.ts";
-import { loadConfig } from "./config/load.ts";
-import { type ConnectionConfig, DatabaseConnection, type DatabaseConnectionOptions } from "./connection.ts";
-import type { QueryResult, Row } from "./driver.ts";
-import type { HealthSnapshot } from "./health.ts";
-import type { Session, SessionOptions } from "./session.ts";
+import type {
+  ConnectionConfig,
+  DatabaseConnectionBase as DatabaseConnection,
+  DatabaseConnectionOptions,
+} from "./database.ts";
+
+/** How a manager builds its connection: `create` from a configuration, `load` the configuration when none was given. */
+export interface DatabaseFactory {
+  /** A connection for `config` (no I/O: it connects on first use). */
+  create(config: ConnectionConfig, options?: DatabaseConnectionOptions): DatabaseConnection;
+  /** The application's configuration: environment, config file, defaults. */
+  load(): Promise<ConnectionConfig>;
+}
+
+/** The methods a manager delegates to its connection, unchanged (each returns a promise). */
+const DELEGATED = ["query", "sql", "getSession", "validateConnection", "health"] as const;
 
 /**
- * Holds one {@linkcode DatabaseConnection} for the whole application.
+ * Holds one {@linkcode DatabaseConnection} for the whole application. The
+ * entry points export one as `dbManager`, building connections with their
+ * runtime.
  *
  * @example
  * ```ts ignore
@@ -26,8 +39,25 @@ import type { Session, SessionOptions } from "./session.ts";
  * ```
  */
 export class DatabaseManager {
+  /** `db.query` on the managed database. */
+  declare readonly query: DatabaseConnection["query"];
+  /** `db.sql` on the managed database. */
+  declare readonly sql: DatabaseConnection["sql"];
+  /** `db.getSession` on the managed database (both forms). */
+  declare readonly getSession: DatabaseConnection["getSession"];
+  /** `db.validateConnection` on the managed database. */
+  declare readonly validateConnection: DatabaseConnection["validateConnection"];
+  /** `db.health` on the managed database. */
+  declare readonly health: DatabaseConnection["health"];
+
+  #factory: DatabaseFactory;
   #db: Promise<DatabaseConnection> | undefined;
   #explicit = false;
+
+  /** `factory` builds the connection (the entry points pass one bound to their runtime). */
+  constructor(factory: DatabaseFactory) {
+    this.#factory = factory;
+  }
 
   /**
    * Configures the database explicitly, once; later calls throw until
@@ -40,7 +70,7 @@ export class DatabaseManager {
    */
   configure(config: ConnectionConfig | DatabaseConnection, options?: DatabaseConnectionOptions): DatabaseConnection {
     if (this.#db) throw new Error("dbManager is already configured; close() it first");
-    const db = config instanceof DatabaseConnection ? config : new DatabaseConnection(config, options);
+    const db = isConnection(config) ? config : this.#factory.create(config, options);
     this.#db = Promise.resolve(db);
     this.#explicit = true;
     return db;
@@ -51,50 +81,21 @@ export class DatabaseManager {
     return this.#db !== undefined;
   }
 
+  /** Whether the database was configured explicitly rather than loaded. */
+  get explicit(): boolean {
+    return this.#explicit;
+  }
+
   /** The database, loading the configuration on first use. */
   get(): Promise<DatabaseConnection> {
     if (!this.#db) {
-      const pending = loadConfig().then((config) => new DatabaseConnection(config));
+      const pending = this.#factory.load().then((config) => this.#factory.create(config));
       this.#db = pending;
       pending.catch(() => {
         if (this.#db === pending) this.#db = undefined; // a fixed config file can be loaded on the next call
       });
     }
     return this.#db;
-  }
-
-  /** `db.query` on the managed database. */
-  async query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    return await (await this.get()).query<R>(text, params, options);
-  }
-
-  /** `db.sql` on the managed database. */
-  async sql<R = Row>(strings: TemplateStringsArray, ...values: unknown[]): Promise<R[]> {
-    return await (await this.get()).sql<R>(strings, ...values);
-  }
-
-  /** `db.getSession` on the managed database (both forms). */
-  getSession(options?: SessionOptions): Promise<Session>;
-  /** `db.getSession(fn)` on the managed database. */
-  getSession<T>(fn: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T>;
-  async getSession<T>(
-    fnOrOptions?: ((session: Session) => Promise<T>) | SessionOptions,
-    options?: SessionOptions,
-  ): Promise<T | Session> {
-    const db = await this.get();
-    return typeof fnOrOptions === "function"
-      ? await db.getSession(fnOrOptions, options)
-      : await db.getSession(fnOrOptions);
-  }
-
-  /** `db.validateConnection` on the managed database. */
-  async validateConnection(): Promise<void> {
-    await (await this.get()).validateConnection();
-  }
-
-  /** `db.health` on the managed database. */
-  async health(): Promise<HealthSnapshot> {
-    return await (await this.get()).health();
   }
 
   /** Closes the managed database and forgets it, so it can be configured again. */
@@ -104,20 +105,17 @@ export class DatabaseManager {
     this.#explicit = false;
     if (db) await (await db.catch(() => undefined))?.close();
   }
-
-  /** Whether the database was configured explicitly rather than loaded. */
-  get explicit(): boolean {
-    return this.#explicit;
-  }
 }
 
-/**
- * The global database manager, after the seed's `db_manager`.
- *
- * @example
- * ```ts ignore
- * import { dbManager } from "jsr:@dewey/db";
- * const rows = await dbManager.sql`SELECT 1 AS one`;
- * ```
- */
-export const dbManager: DatabaseManager = new DatabaseManager();
+for (const name of DELEGATED) {
+  Object.defineProperty(DatabaseManager.prototype, name, {
+    value: function (this: DatabaseManager, ...args: unknown[]) {
+      return this.get().then((db) => (db[name] as (...a: unknown[]) => unknown)(...args));
+    },
+  });
+}
+
+function isConnection(value: unknown): value is DatabaseConnection {
+  return typeof value === "object" && value !== null && typeof (value as DatabaseConnection).close === "function" &&
+    typeof (value as DatabaseConnection).getSession === "function";
+}

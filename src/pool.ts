@@ -14,14 +14,11 @@
 
 import { backoffDelay } from "./backoff.ts";
 import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
-import type { DriverConnection, QueryResult } from "./driver.ts";
+import type { Connector, PoolStats, QueryResult } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
-import { unref, unrefTimeout } from "./platform.ts";
 import { describeError } from "./redact.ts";
-import { FRESH, Lease, now, Slot } from "./slot.ts";
-
-export { Lease, Slot };
+import { FRESH, Lease, type LeaseOwner, now, Slot } from "./slot.ts";
 
 /** Pool sizes and timings, in milliseconds. */
 export interface PoolOptions {
@@ -43,43 +40,10 @@ export interface PoolOptions {
   backoffBase: number;
   /** Largest reconnect backoff step. */
   backoffMax: number;
-  /** Bound on one connection attempt. */
-  connectTimeout: number;
   /** Names the target in messages (`127.0.0.1:5432`, `replica db2:5432`). */
   label: string;
-}
-
-/** Opens one connection; `onClose` fires when it later dies. */
-export type Connector = (signal: AbortSignal, onClose: (error?: Error) => void) => Promise<DriverConnection>;
-
-/** Pool counters and sizes, as `db.stats()` reports them. */
-export interface PoolStats {
-  /** Open connections. */
-  total: number;
-  /** Connections doing nothing. */
-  idle: number;
-  /** Connections leased or running shared statements. */
-  inUse: number;
-  /** Callers waiting for a connection. */
-  waiting: number;
-  /** Connection attempts in progress. */
-  opening: number;
-  /** `pool_min`. */
-  min: number;
-  /** `pool_max`. */
-  max: number;
-  /** Exclusive checkouts so far. */
-  checkouts: number;
-  /** Waits that ended in `PoolTimeoutError`. */
-  timeouts: number;
-  /** Connections opened so far. */
-  opened: number;
-  /** Connections closed so far. */
-  closed: number;
-  /** Failed connection attempts so far. */
-  connectFailures: number;
-  /** Who holds each leased connection, and since when. */
-  leases: { id: number; since: string; heldMs: number; stack?: string }[];
+  /** Lets a timer not keep the process alive (see `timerUnref`); timers keep it alive when unset. */
+  unref?: (handle: unknown) => void;
 }
 
 interface Waiter {
@@ -93,7 +57,7 @@ interface Waiter {
 }
 
 /** The pool. Internal to the core: users reach it through `DatabaseConnection`. */
-export class Pool {
+export class Pool implements LeaseOwner {
   /** Open connections. */
   readonly slots: Slot[] = [];
   /** Set when the pool stops taking work. */
@@ -144,7 +108,7 @@ export class Pool {
     clearInterval(this.#houseTimer);
     this.#housePeriod = period;
     this.#houseTimer = setInterval(() => this.#housekeep(), period);
-    unref(this.#houseTimer);
+    this.options.unref?.(this.#houseTimer);
   }
 
   /** A shared, non-exclusive connection for one autocommit statement, or undefined if none is ready. */
@@ -562,21 +526,12 @@ export class Pool {
 
   #open(): Promise<{ slot?: Slot; error?: unknown }> {
     this.opening++;
+    // Aborted only by close(): the connector owns the connect deadline (`connect_timeout`).
     const ctl = new AbortController();
     this.#attempts.add(ctl);
-    const { connectTimeout, label } = this.options;
-    const timer = setTimeout(() => {
-      ctl.abort(
-        new DatabaseConnectionError(`connect_timeout: no answer from ${label} within ${connectTimeout} ms`, {
-          code: "CONNECT_TIMEOUT",
-          retryable: true,
-        }),
-      );
-    }, connectTimeout);
     const holder: { slot?: Slot; closedEarly?: Error | true } = {};
     const t0 = now();
     const finished = () => {
-      clearTimeout(timer);
       this.#attempts.delete(ctl);
       this.opening--;
     };
@@ -678,10 +633,11 @@ export class Pool {
       error: this.lastError ? describeError(this.lastError) : "",
     });
     this.#retryAt = now() + delay;
-    this.#retryTimer = unrefTimeout(() => {
+    this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (this.opening === 0 && !this.closing) this.#open();
     }, delay);
+    this.options.unref?.(this.#retryTimer);
   }
 
   /**

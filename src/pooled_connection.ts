@@ -1,14 +1,15 @@
 /**
- * `PooledConnection`: the seed's `db.engine.connect()`, a connection checked
- * out for exclusive use in autocommit mode.
+ * `PooledConnection`: what `db.engine.connect()` returns (SQLAlchemy's
+ * `engine.connect()`), a connection checked out for exclusive use in
+ * autocommit mode.
  *
  * @module
  */
 
 import type { QueryOptions } from "./abort.ts";
-import type { QueryResult, Row } from "./driver.ts";
+import type { QueryResult, Row } from "./contracts.ts";
 import type { Lease } from "./slot.ts";
-import { templateText } from "./sql.ts";
+import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
 
 const OPENS_TRANSACTION = /\b(begin|start\s+transaction)\b/i;
 
@@ -19,12 +20,11 @@ export class PooledConnection {
   /** @internal Use `db.engine.connect()`. */
   constructor(lease: Lease) {
     this.#lease = lease;
-    this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
-      this.query<R>(templateText(strings), values).then((r) => r.rows);
+    this.sql = sqlTag((text, values) => this.query(text, values).then(rowsOf));
   }
 
   /** Tagged template; every interpolated value is a parameter. */
-  readonly sql: <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+  readonly sql: SqlTag;
 
   /** Runs a statement on this connection. */
   query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
@@ -33,7 +33,7 @@ export class PooledConnection {
     return this.#lease.run(text, params, options) as Promise<QueryResult<R>>;
   }
 
-  /** The seed's `conn.execute(...)`: same as {@linkcode PooledConnection.query}. */
+  /** SQLAlchemy's `conn.execute(...)`: same as {@linkcode PooledConnection.query}. */
   execute<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     return this.query<R>(text, params, options);
   }

@@ -4,15 +4,14 @@
  * several usable replicas take turns; with none usable the caller falls back
  * to the primary. No timers: a replica is re-checked when a read-only caller
  * comes by and its last check is older than the check interval. An optional
- * part of the core: importing this module installs it (`@dewey/db` does;
- * `@dewey/db/edge` does not).
+ * part of the core: the Deno/Node runtime includes it, the edge runtime does not.
  *
  * @module
  */
 
 import { deadline, explainCancel } from "./abort.ts";
-import { extend, type Router, type RouterOptions } from "./extensions.ts";
-import type { HealthSnapshot, HealthStatus } from "./health.ts";
+import type { HostPort } from "./config/types.ts";
+import type { HealthStatus, ReplicaHealth, Router, RouterOptions } from "./contracts.ts";
 import type { Pool } from "./pool.ts";
 import { describeError } from "./redact.ts";
 
@@ -87,7 +86,7 @@ const live = (pool: Pool) => pool.slots.some((s) => !s.dead && !s.conn.closed);
  * const target = (await router.pick()) ?? primaryPool;
  * ```
  */
-export class ReplicaRouter implements Router {
+export class ReplicaRouter implements Router<Pool> {
   readonly #entries: Entry[];
   readonly #options: ReplicaRouterOptions;
   readonly #interval: number;
@@ -165,7 +164,7 @@ export class ReplicaRouter implements Router {
   }
 
   /** The replicas' part of the health snapshot, and whether any is down or skipped. */
-  health(): { degraded: boolean; replicas: NonNullable<HealthSnapshot["replicas"]> } {
+  health(): { degraded: boolean; replicas: ReplicaHealth[] } {
     let degraded = false;
     const replicas = this.#entries.map((e) => {
       const r = e.pool;
@@ -274,4 +273,18 @@ export class ReplicaRouter implements Router {
   }
 }
 
-extend({ replicas: (pools, targets, options) => new ReplicaRouter(pools, targets, options) });
+/**
+ * The replica router for `pools` (`pools[i]` serves `targets[i]`): what a runtime's `replicas` part loads.
+ *
+ * @example
+ * ```ts ignore
+ * const router = replicaRouter(replicaPools, config.replicas, { pipelining: true, checkTimeout: 5000, events: db, primary: "db1:5432" });
+ * ```
+ */
+export function replicaRouter(
+  pools: readonly Pool[],
+  targets: readonly HostPort[],
+  options: RouterOptions,
+): Router<Pool> {
+  return new ReplicaRouter(pools, targets, options);
+}

@@ -7,10 +7,10 @@
 
 import type { QueryOptions } from "./abort.ts";
 import { isConnectionFailure } from "./classify.ts";
-import type { QueryResult, Row } from "./driver.ts";
+import type { QueryResult, Row } from "./contracts.ts";
 import { DatabaseConnectionError, QueryError } from "./errors.ts";
-import type { Lease } from "./pool.ts";
-import { templateText } from "./sql.ts";
+import type { Lease } from "./slot.ts";
+import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
 
 /** Transaction isolation levels, as SQL spells them. */
 export type IsolationLevel = "read uncommitted" | "read committed" | "repeatable read" | "serializable";
@@ -124,9 +124,7 @@ export class Session {
     this.#parent = parent;
     this.#savepoint = savepoint;
     this.#settle = settle;
-    // A tag bound once, so `const { sql } = session` works.
-    this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
-      this.query<R>(templateText(strings), values).then(rowsOf);
+    this.sql = sqlTag((text, values) => this.query(text, values).then(rowsOf));
   }
 
   /**
@@ -137,7 +135,7 @@ export class Session {
    * const rows = await session.sql`SELECT * FROM users WHERE id = ${id}`;
    * ```
    */
-  readonly sql: <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+  readonly sql: SqlTag;
 
   /** Whether the session can still run statements. */
   get active(): boolean {
@@ -168,7 +166,7 @@ export class Session {
     return this.#lease.run(text, params, options) as Promise<QueryResult<R>>;
   }
 
-  /** Alias of {@linkcode Session.query}, after the seed's `execute`. */
+  /** Alias of {@linkcode Session.query}, as SQLAlchemy's `execute`. */
   execute<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     return this.query<R>(text, params, options);
   }
@@ -319,8 +317,4 @@ export class Session {
       reachedServer: false,
     });
   }
-}
-
-function rowsOf<R>(result: QueryResult<R>): R[] {
-  return result.rows;
 }

@@ -6,9 +6,8 @@
  */
 
 import { type QueryOptions, withDeadline } from "./abort.ts";
-import type { DriverConnection, QueryResult } from "./driver.ts";
+import type { DriverConnection, QueryResult } from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
-import type { Pool } from "./pool.ts";
 
 export const now = (): number => performance.now();
 export const RESOLVED: Promise<void> = Promise.resolve();
@@ -56,6 +55,14 @@ export class Slot {
   }
 }
 
+/** What a lease needs of the pool that granted it (the pool implements it). */
+export interface LeaseOwner {
+  /** Runs one statement on `slot`, marking the connection dead if it failed. */
+  run(slot: Slot, text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
+  /** Takes back `lease`; `discard` closes its connection. */
+  release(lease: Lease, discard: boolean): void;
+}
+
 /**
  * A connection checked out for exclusive use. Always {@linkcode Lease.release}
  * it; a lease left in a transaction is rolled back (or the connection
@@ -69,7 +76,7 @@ export class Lease {
   #released = false;
 
   constructor(
-    readonly pool: Pool,
+    readonly pool: LeaseOwner,
     readonly slot: Slot,
     /** `performance.now()` at checkout, or `FRESH` when nobody needed the time. */
     public since: number,

@@ -4,6 +4,21 @@
  * @module
  */
 
+import type { QueryResult, Row } from "./contracts.ts";
+
+/**
+ * A tagged template that runs a statement and resolves to its rows; every
+ * interpolated value is sent as a parameter.
+ *
+ * @example
+ * ```ts ignore
+ * const users = await db.sql`SELECT * FROM users WHERE id = ${42}`;
+ * ```
+ */
+export type SqlTag = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+
+// A memo of `templateText`, keyed by the call site's frozen strings array: unobservable, and a hot call site
+// builds its text once.
 const cache = new WeakMap<TemplateStringsArray, string>();
 
 /**
@@ -26,4 +41,35 @@ export function templateText(strings: TemplateStringsArray): string {
     cache.set(strings, text);
   }
   return text;
+}
+
+/**
+ * The `sql` tag of a database, session or connection: `rows(text, values)`
+ * runs the statement the template builds. Bound once, so `const { sql } = db` works.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sqlTag } from "./sql.ts";
+ * const sql = sqlTag((text, values) => Promise.resolve([{ text, values }]));
+ * assert.deepEqual(await sql`SELECT ${1}::int AS n`, [{ text: "SELECT $1::int AS n", values: [1] }]);
+ * ```
+ */
+export function sqlTag(rows: (text: string, values: unknown[]) => Promise<Row[]>): SqlTag {
+  return <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) =>
+    rows(templateText(strings), values) as Promise<R[]>;
+}
+
+/**
+ * The rows of a result (for `.then(rowsOf)`: no closure per call).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rowsOf } from "./sql.ts";
+ * assert.deepEqual(rowsOf({ rows: [{ n: 1 }], rowCount: 1, command: "SELECT", fields: [] }), [{ n: 1 }]);
+ * ```
+ */
+export function rowsOf<R>(result: QueryResult<R>): R[] {
+  return result.rows;
 }

@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import type postgres from "postgres";
-import type { DatabaseConnection } from "../src/connection.ts";
+import type { DatabaseConnection } from "../mod.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
 import { backends, waitFor } from "./helpers/db.ts";
 

@@ -3,9 +3,8 @@
  * source (file line, env var, URL) and that the test password shows nowhere.
  */
 
-import "../adapters/runtime.ts";
 import assert from "node:assert/strict";
-import { loadConfig, parseConfig } from "../src/config/mod.ts";
+import { loadConfig, parseConfig } from "../mod.ts";
 import { assertConfigError, password, rejectsConfigError, tempFiles, throwsConfigError } from "./_config_helpers.ts";
 
 /** A YAML file whose postgres section is `lines` (from line 3), with a password set on line 3. */

@@ -1,8 +1,7 @@
 /** parseConfig / loadConfig: every key, every source, precedence, safe printing. */
 
-import "../adapters/runtime.ts";
 import assert from "node:assert/strict";
-import { loadConfig, parseConfig } from "../src/config/mod.ts";
+import { loadConfig, parseConfig } from "../mod.ts";
 import { Secret } from "../src/redact.ts";
 import { assertSafeConfig, password, tempFiles } from "./_config_helpers.ts";
 

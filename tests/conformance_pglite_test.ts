@@ -3,9 +3,8 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
 import { createDriver } from "../adapters/pglite.ts";
-import { DatabaseConnection } from "../src/connection.ts";
+import { DatabaseConnection } from "../mod.ts";
 import { runConformance } from "./conformance/suite.ts";
-import "../adapters/runtime.ts";
 
 const shared = new PGlite();
 await shared.waitReady;

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/parse.ts";
 import type { DatabaseConfig, TargetSessionAttrs } from "../src/config/types.ts";
-import { DatabaseConnection } from "../src/connection.ts";
-import { makeConnector, matchesAttrs } from "../src/connector.ts";
-import type { ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/driver.ts";
+import { DatabaseConnection } from "../mod.ts";
+import { hostListConnector, matchesAttrs } from "../src/connect_hosts.ts";
+import type { ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
 import { type DatabaseEventMap, Emitter } from "../src/events.ts";
 
@@ -68,7 +68,7 @@ function config(hosts: string[], extra: Record<string, unknown> = {}): DatabaseC
 }
 
 async function connectTo(driver: HostDriver, c: DatabaseConfig, events?: Emitter): Promise<HostConnection> {
-  const connect = makeConnector(driver, c, c.hosts, { events });
+  const connect = hostListConnector(driver, c, c.hosts, { events });
   return await connect(new AbortController().signal, () => {}) as HostConnection;
 }
 
@@ -160,7 +160,7 @@ Deno.test("load_balance_hosts: random spreads first choices; disable always star
     const seen: Record<string, number> = { a: 0, b: 0, c: 0 };
     const driver = new HostDriver(roles);
     const c = config(["a", "b", "c"], { load_balance_hosts: lb });
-    const connect = makeConnector(driver, c, c.hosts);
+    const connect = hostListConnector(driver, c, c.hosts);
     for (let i = 0; i < 300; i++) {
       const conn = await connect(new AbortController().signal, () => {}) as HostConnection;
       seen[conn.host]++;
@@ -180,7 +180,7 @@ Deno.test("failover event: emitted once when new connections move off a host tha
   const seen: DatabaseEventMap["failover"][] = [];
   events.on("failover", (e) => seen.push(e.detail));
   const c = config(["a", "b"], { target_session_attrs: "read-write" });
-  const connect = makeConnector(driver, c, c.hosts, { events });
+  const connect = hostListConnector(driver, c, c.hosts, { events });
   const open = async () => (await connect(new AbortController().signal, () => {}) as HostConnection).host;
   assert.equal(await open(), "a");
   assert.equal(await open(), "a");
@@ -200,7 +200,7 @@ Deno.test("failover event: emitted once when new connections move off a host tha
   let n = 0;
   quiet.on("failover", () => n++);
   const any = config(["x", "y"], { load_balance_hosts: "random" });
-  const lb = makeConnector(new HostDriver({ x: "primary", y: "primary" }), any, any.hosts, { events: quiet });
+  const lb = hostListConnector(new HostDriver({ x: "primary", y: "primary" }), any, any.hosts, { events: quiet });
   for (let i = 0; i < 50; i++) await (await lb(new AbortController().signal, () => {})).close();
   assert.equal(n, 0);
 });

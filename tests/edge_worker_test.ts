@@ -108,7 +108,18 @@ Deno.test("worker: the Neon bundle holds neither postgres.js, node:* modules nor
   assert.deepEqual(neonWorker.externals, []);
   assert.deepEqual(neonWorker.optionalExternals, ["node:async_hooks"], "tried at run time, for scoped sessions");
   assert.ok(inputs.some((i) => i.includes("@neondatabase/serverless")));
-  for (const banned of ["/postgres/", "/yaml/", "postgres_socket", "config/load", "runtime.ts", "zod/v4/classic"]) {
+  for (
+    const banned of [
+      "/postgres/",
+      "/yaml/",
+      "postgres_socket",
+      "config/load",
+      "runtime_node",
+      "connect_hosts",
+      "replicas.ts",
+      "zod/v4/classic",
+    ]
+  ) {
     assert.ok(!inputs.some((i) => i.includes(banned)), `${banned} is in the bundle`);
   }
   assert.ok([...postgresWorker.externals, ...postgresWorker.optionalExternals].includes("cloudflare:sockets"));

@@ -91,7 +91,7 @@ Deno.test("wsproxy: `deno task wsproxy` serves from the command line and stops o
     banner += value;
   }
   assert.match(banner, new RegExp(`ws://127\\.0\\.0\\.1:${port}/v2 → ${t.host}:${t.port}`));
-  const { DatabaseConnection } = await import("../src/connection.ts");
+  const { DatabaseConnection } = await import("../edge.ts");
   const { createDriver } = await import("../adapters/neon.ts");
   {
     await using db = new DatabaseConnection({

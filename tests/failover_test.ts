@@ -2,7 +2,7 @@
 // target_session_attrs=read-write; the primary stops, the standby is promoted, writers carry on.
 import assert from "node:assert/strict";
 import { createDriver } from "../adapters/postgres.ts";
-import { DatabaseConnection } from "../src/connection.ts";
+import { DatabaseConnection } from "../mod.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
 import type { DatabaseEventMap } from "../src/events.ts";
 import { startCluster } from "./helpers/cluster.ts";

@@ -3,7 +3,7 @@
 // tight loop: the listeners count every connection. Also: TCP keepalives are applied (or not) as configured.
 import assert from "node:assert/strict";
 import { createDriver } from "../adapters/postgres.ts";
-import { getConnection } from "../src/connection.ts";
+import { getConnection } from "../mod.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "../src/errors.ts";
 import { closingServer, type FakeServer, silentServer } from "./helpers/net.ts";
 import { appName, testDb } from "./helpers/db.ts";

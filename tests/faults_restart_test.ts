@@ -220,7 +220,6 @@ Deno.test("callers already waiting are served soon after recovery, even when the
     leakThreshold: 0,
     backoffBase: 100,
     backoffMax: 60_000,
-    connectTimeout: 1000,
     label: "fake:5432",
   };
   const config = {} as DatabaseConfig;

@@ -3,7 +3,7 @@
 // periodic monitor, and timers that never keep a process alive.
 import assert from "node:assert/strict";
 import { createDriver } from "../adapters/postgres.ts";
-import { DatabaseConnection } from "../src/connection.ts";
+import { DatabaseConnection } from "../mod.ts";
 import type { DatabaseEventMap, DatabaseEventName } from "../src/events.ts";
 import { healthHandler, type HealthSnapshot } from "../src/health.ts";
 import { logfmt, type Logger } from "../src/logger.ts";

@@ -1,6 +1,6 @@
 // The logger: one logfmt line per event at sensible levels, replaceable, silenceable, never a secret.
 import assert from "node:assert/strict";
-import { DatabaseConnection } from "../src/connection.ts";
+import { DatabaseConnection } from "../mod.ts";
 import { Emitter } from "../src/events.ts";
 import { attachLogger, consoleLogger, logfmt, type Logger } from "../src/logger.ts";
 import { Secret } from "../src/redact.ts";

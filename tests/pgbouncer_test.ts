@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { createDriver } from "../adapters/postgres.ts";
 import { parseConfig } from "../src/config/parse.ts";
-import { DatabaseConnection } from "../src/connection.ts";
+import { DatabaseConnection } from "../mod.ts";
 import { ConfigError, DatabaseConnectionError } from "../src/errors.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { SCRAM_HBA, startPgBouncer } from "./helpers/pgbouncer.ts";

@@ -5,8 +5,8 @@ import { PGlite } from "@electric-sql/pglite";
 import { getConnection } from "../mod.ts";
 import { createDriver } from "../adapters/pglite.ts";
 import { parseConfig } from "../src/config/parse.ts";
-import { DatabaseConnection } from "../src/connection.ts";
-import type { DriverConnection } from "../src/driver.ts";
+import { DatabaseConnection } from "../mod.ts";
+import type { DriverConnection } from "../src/contracts.ts";
 import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
 
 const dir = await Deno.makeTempDir({ prefix: "dewey-pglite-test-" });

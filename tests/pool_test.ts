@@ -21,7 +21,6 @@ function makePool(driver: FakeDriver, options: Partial<PoolOptions> = {}, events
       leakThreshold: 0,
       backoffBase: 5,
       backoffMax: 20,
-      connectTimeout: 1000,
       label: "fake:5432",
       ...options,
     },

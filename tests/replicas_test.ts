@@ -1,6 +1,6 @@
 // Read replicas against a real streaming standby (pg_basebackup -R from a throwaway primary).
 import assert from "node:assert/strict";
-import type { DatabaseConnection } from "../src/connection.ts";
+import type { DatabaseConnection } from "../mod.ts";
 import type { DatabaseEventMap } from "../src/events.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { testDb, waitFor } from "./helpers/db.ts";

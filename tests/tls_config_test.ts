@@ -6,7 +6,7 @@ import { createDriver } from "../adapters/postgres.ts";
 import { prepareTls } from "../adapters/postgres_tls.ts";
 import { getConnection as getConnectionFromMod } from "../mod.ts";
 import { parseConfig } from "../src/config/parse.ts";
-import { getConnection } from "../src/connection.ts";
+import { getConnection } from "../mod.ts";
 import { ConfigError, DatabaseConnectionError } from "../src/errors.ts";
 import { makeCerts } from "./helpers/certs.ts";
 import { closingServer, silentServer } from "./helpers/net.ts";

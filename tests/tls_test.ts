@@ -4,9 +4,8 @@
 // with the same parameters: our outcome must equal libpq's.
 import assert from "node:assert/strict";
 import { createDriver } from "../adapters/postgres.ts";
-import "../adapters/runtime.ts";
 import type { SslMode } from "../src/config/types.ts";
-import { DatabaseConnection } from "../src/connection.ts";
+import { DatabaseConnection } from "../mod.ts";
 import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
 import type { Logger } from "../src/logger.ts";
 import { type Certs, makeCerts } from "./helpers/certs.ts";

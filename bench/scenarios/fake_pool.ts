@@ -42,7 +42,6 @@ export const fakePool: Scenario = {
         leakThreshold: 0,
         backoffBase: 100,
         backoffMax: 10_000,
-        connectTimeout: 10_000,
         label: "fake:5432",
       },
       (signal, onClose) => driver.connect({ config: {} as never, host: "fake", port: 5432, signal, onClose }),

@@ -29,8 +29,8 @@
  * @module
  */
 
+import type { Platform } from "../contracts.ts";
 import { ConfigError } from "../errors.ts";
-import { platform } from "../platform.ts";
 import { databaseUrlLayer } from "./env.ts";
 import type { Env } from "./interpolate.ts";
 import { type Layer, objectLayer } from "./layers.ts";
@@ -64,8 +64,13 @@ export const DEFAULT_CONFIG_FILE = "config/dewey.yaml";
  * ```
  */
 export interface LoadConfigOptions {
-  /** The environment to use instead of the process's: `DEWEY_CONFIG`, `DATABASE_URL`, PG*, `${VAR}`. */
+  /** The environment to use instead of the platform's: `DEWEY_CONFIG`, `DATABASE_URL`, PG*, `${VAR}`. */
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * File and environment access (the runtime's platform). The `loadConfig` of
+   * `@dewey/db` passes Deno's or Node's; without one no file is read.
+   */
+  platform?: Platform;
 }
 
 /**
@@ -96,21 +101,22 @@ export async function loadConfig(
   source?: string | Readonly<Record<string, unknown>>,
   options: LoadConfigOptions = {},
 ): Promise<DatabaseConfig> {
+  const platform = options.platform ?? {};
   const env: Env = options.env ?? platform.env?.() ?? {};
   if (source !== undefined && (typeof source !== "string" || isUrl(source))) return parseConfig(source, { env });
-  if (source !== undefined) return resolveLayers([await fileLayer(source, env, "loadConfig argument")], env);
+  if (source !== undefined) return resolveLayers([await fileLayer(platform, source, env, "loadConfig argument")], env);
   const layers: Layer[] = [];
   const url = databaseUrlLayer(env);
   if (url) layers.push(url);
-  if (env.DEWEY_CONFIG) layers.push(await fileLayer(env.DEWEY_CONFIG, env, "env DEWEY_CONFIG"));
+  if (env.DEWEY_CONFIG) layers.push(await fileLayer(platform, env.DEWEY_CONFIG, env, "env DEWEY_CONFIG"));
   else if (await platform.fileExists?.(DEFAULT_CONFIG_FILE)) {
-    layers.push(await fileLayer(DEFAULT_CONFIG_FILE, env, "default"));
+    layers.push(await fileLayer(platform, DEFAULT_CONFIG_FILE, env, "default"));
   }
   return resolveLayers(layers, env);
 }
 
 /** `named` says where the file name came from, for errors about the file itself. */
-async function fileLayer(file: string, env: Env, named: string): Promise<Layer> {
+async function fileLayer(platform: Platform, file: string, env: Env, named: string): Promise<Layer> {
   const fail = (message: string, cause?: unknown): never => {
     throw new ConfigError([{ path: "database", message, source: named }], { cause });
   };

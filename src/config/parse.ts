@@ -1,12 +1,11 @@
 /**
  * `parseConfig`: configuration from an object or a URL. Edge-safe: no file
- * access, no YAML parser, environment only through `options.env` or the
- * injected platform.
+ * access, no YAML parser, environment only through `options.env` (the entry
+ * points default it to the runtime's environment).
  *
  * @module
  */
 
-import { platform } from "../platform.ts";
 import type { Env } from "./interpolate.ts";
 import { objectLayer, urlLayer } from "./layers.ts";
 import { resolveLayers } from "./resolve.ts";
@@ -26,8 +25,8 @@ import type { DatabaseConfig } from "./types.ts";
  */
 export interface ParseConfigOptions {
   /**
-   * Variables for `${VAR}` interpolation and PG* fallbacks. Defaults to the
-   * process environment where the runtime module provides one, else none.
+   * Variables for `${VAR}` interpolation and PG* fallbacks. None by default
+   * here; the `parseConfig` of `@dewey/db` defaults it to the process environment.
    */
   env?: Readonly<Record<string, string | undefined>>;
   /** Where each key path of `input` came from (`database.postgres.port` → `config/dewey.yaml:5`). */
@@ -73,7 +72,7 @@ export function parseConfig(
   input: string | Readonly<Record<string, unknown>>,
   options: ParseConfigOptions = {},
 ): DatabaseConfig {
-  const env: Env = options.env ?? platform.env?.() ?? {};
+  const env: Env = options.env ?? {};
   const layer = typeof input === "string"
     ? urlLayer(input, "url")
     : objectLayer(input, { env, sources: options.sources });

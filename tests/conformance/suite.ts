@@ -15,7 +15,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { DatabaseConnection } from "../../src/connection.ts";
+import type { DatabaseConnectionBase as DatabaseConnection } from "../../src/database.ts";
 import { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "../../src/errors.ts";
 
 /** What the adapter under test can do; the suite asserts the clear error where it cannot. */

@@ -5,13 +5,8 @@
  */
 
 import postgres from "postgres";
-import "../../adapters/runtime.ts";
-import { extend } from "../../src/extensions.ts";
-import { DatabaseConnection, type DatabaseConnectionOptions } from "../../src/connection.ts";
+import { DatabaseConnection, type DatabaseConnectionOptions } from "../../mod.ts";
 import { createDriver } from "../../adapters/postgres.ts";
-
-// Host lists and read replicas, loaded on first need as @dewey/db wires them.
-extend({ load: { hostList: () => import("../../src/connector.ts"), replicas: () => import("../../src/replicas.ts") } });
 
 /** URL of the shared local test database. */
 export const TEST_URL = Deno.env.get("DATABASE_URL") ?? "postgres://postgres@127.0.0.1:5432/test";

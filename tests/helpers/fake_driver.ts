@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConnectRequest, Driver, DriverConnection, QueryResult } from "../../src/driver.ts";
+import type { ConnectRequest, Driver, DriverConnection, QueryResult } from "../../src/contracts.ts";
 import { DatabaseConnectionError, QueryError } from "../../src/errors.ts";
 
 /** A statement the fake received. */

@@ -5,10 +5,9 @@
  * @module
  */
 
-import "../../adapters/runtime.ts";
 import { createDriver } from "../../adapters/neon.ts";
 import { serveWsProxy, type WsProxy } from "../../adapters/wsproxy.ts";
-import { DatabaseConnection, type DatabaseConnectionOptions } from "../../src/connection.ts";
+import { DatabaseConnection, type DatabaseConnectionOptions } from "../../mod.ts";
 import { TEST_URL } from "./db.ts";
 
 /** The test database's address and credentials, from `TEST_URL`. */

@@ -1,27 +1,24 @@
 /**
- * One connection attempt to one server, bounded by `connect_timeout`, and the
- * pool's connector for a single host. Host lists and `target_session_attrs`
- * build on this in `connector.ts`, an optional part (see `extensions.ts`).
+ * One connection attempt to one server under its deadline, and the pool's
+ * connector for a single host. This module owns the connect deadline: the pool
+ * only aborts attempts when it closes. Host lists and `target_session_attrs`
+ * build on it in `connect_hosts.ts`, an optional part a runtime may leave out.
  *
  * @module
  */
 
 import { isRetryableConnectFailure } from "./classify.ts";
-import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
-import type { Driver, DriverConnection } from "./driver.ts";
+import type { DatabaseConfig, HostPort } from "./config/types.ts";
+import type { Connector, ConnectorOptions, Driver, DriverConnection, HostListConnector } from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
-import type { Emitter } from "./events.ts";
-import { extensions } from "./extensions.ts";
-import type { Connector } from "./pool.ts";
 import { describeError } from "./redact.ts";
 
-/** Options of {@linkcode connectorFor}. */
-export interface ConnectorOptions {
-  /** Overrides `config.target_session_attrs` (replica pools take `any`). */
-  attrs?: TargetSessionAttrs;
-  /** Receives a `failover` event when new connections stop landing on the host the last one did. */
-  events?: Emitter;
-}
+/**
+ * Bound on an embedded database's start instead of `connect_timeout`: PGlite
+ * runs initdb in-process, seconds even on a quiet machine, and there is no
+ * network to time out.
+ */
+export const EMBEDDED_START_TIMEOUT = 120_000;
 
 /**
  * Wraps a failed attempt as a `DatabaseConnectionError` naming the target, keeping code and retryability.
@@ -30,7 +27,7 @@ export interface ConnectorOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { connectError } from "./dial.ts";
+ * import { connectError } from "./connect.ts";
  * const err = connectError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }), "db:5432");
  * assert(err.retryable && !err.reachedServer && err.message.includes("db:5432"));
  * ```
@@ -55,9 +52,8 @@ export interface Attempt {
 }
 
 /**
- * Bounds one attempt on `target` by `signal` and `connect_timeout`. The
- * timeout is about the network: an embedded database's one-time start (PGlite
- * runs initdb, seconds) is bounded by the pool's own, longer limit instead.
+ * Bounds one attempt on `target` by `signal` and `connect_timeout` (for an
+ * embedded database, {@linkcode EMBEDDED_START_TIMEOUT}).
  *
  * @example
  * ```ts ignore
@@ -69,14 +65,17 @@ export function bound(driver: Driver, config: DatabaseConfig, target: string, si
   const ctl = new AbortController();
   const onAbort = () => ctl.abort(signal.reason);
   signal.addEventListener("abort", onAbort, { once: true });
-  const timer = driver.remote === false ? undefined : setTimeout(() => {
+  const limit = driver.remote === false
+    ? Math.max(config.connect_timeout, EMBEDDED_START_TIMEOUT)
+    : config.connect_timeout;
+  const timer = setTimeout(() => {
     ctl.abort(
-      new DatabaseConnectionError(`connect_timeout: ${target} did not answer within ${config.connect_timeout} ms`, {
+      new DatabaseConnectionError(`connect_timeout: ${target} did not answer within ${limit} ms`, {
         code: "CONNECT_TIMEOUT",
         retryable: true,
       }),
     );
-  }, config.connect_timeout);
+  }, limit);
   return {
     signal: ctl.signal,
     end() {
@@ -122,12 +121,13 @@ export function singleConnector(driver: Driver, config: DatabaseConfig, { host, 
 
 /**
  * The pool's connector for `targets` (the configured hosts, or one replica):
- * a single host with `any` dials it; anything else walks the host list
- * (`connector.ts`, which must have been imported: `requireExtensions` says so first).
+ * a single host with `any` dials it; anything else walks the host list with
+ * `hostList`, which the caller loaded from its runtime (`loadOptionalParts`
+ * refuses a configuration that needs it when the runtime has none).
  *
  * @example
  * ```ts ignore
- * const connect = connectorFor(driver, config, config.hosts, { events: db });
+ * const connect = connectorFor(driver, config, config.hosts, { events: db }, parts.hostList);
  * ```
  */
 export function connectorFor(
@@ -135,8 +135,10 @@ export function connectorFor(
   config: DatabaseConfig,
   targets: readonly HostPort[],
   options: ConnectorOptions = {},
+  hostList?: HostListConnector,
 ): Connector {
   const attrs = options.attrs ?? config.target_session_attrs;
   if (targets.length === 1 && attrs === "any") return singleConnector(driver, config, targets[0]);
-  return extensions.hostList!(driver, config, targets, options);
+  if (!hostList) throw new TypeError(`connecting to ${targets.length} hosts needs the host-list part`);
+  return hostList(driver, config, targets, options);
 }

@@ -2,20 +2,17 @@
  * Opening one connection the way libpq does: walk the host list (in order,
  * or shuffled with `load_balance_hosts: random`), bound each attempt by
  * `connect_timeout`, and keep the first server that matches
- * `target_session_attrs`. An optional part of the core: importing this module
- * installs it (`@dewey/db` does; `@dewey/db/edge` does not).
+ * `target_session_attrs`. An optional part of the core: the Deno/Node runtime
+ * includes it, the edge runtime does not.
  *
  * @module
  */
 
+import { raceAbort } from "./abort.ts";
 import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
-import { bound, connectError, type ConnectorOptions } from "./dial.ts";
-import type { Driver, DriverConnection } from "./driver.ts";
+import { bound, connectError } from "./connect.ts";
+import type { Connector, ConnectorOptions, Driver, DriverConnection } from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
-import { extend } from "./extensions.ts";
-import type { Connector } from "./pool.ts";
-
-export { connectError, type ConnectorOptions };
 
 /** What a server says about itself, for `target_session_attrs`. */
 export interface ServerRole {
@@ -33,7 +30,7 @@ export interface ServerRole {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { matchesAttrs } from "./connector.ts";
+ * import { matchesAttrs } from "./connect_hosts.ts";
  * assert(matchesAttrs("read-write", { inRecovery: false, readOnly: false }));
  * assert(!matchesAttrs("primary", { inRecovery: true, readOnly: true }));
  * ```
@@ -72,19 +69,11 @@ export async function serverRole(conn: DriverConnection): Promise<ServerRole> {
 
 /** `serverRole`, given up (and the connection closed) when `signal` aborts: a server may accept and then hang. */
 async function roleWithin(conn: DriverConnection, signal: AbortSignal): Promise<ServerRole> {
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    if (signal.aborted) onAbort();
-    else signal.addEventListener("abort", onAbort, { once: true });
-  });
   try {
-    return await Promise.race([serverRole(conn), aborted]);
+    return await raceAbort(serverRole(conn), signal);
   } catch (error) {
     await conn.close();
     throw error;
-  } finally {
-    signal.removeEventListener("abort", onAbort!);
   }
 }
 
@@ -99,11 +88,11 @@ async function roleWithin(conn: DriverConnection, signal: AbortSignal): Promise<
  *
  * @example
  * ```ts ignore
- * const connect = makeConnector(driver, config, config.hosts, { events: db });
+ * const connect = hostListConnector(driver, config, config.hosts, { events: db });
  * const conn = await connect(signal, () => {});
  * ```
  */
-export function makeConnector(
+export function hostListConnector(
   driver: Driver,
   config: DatabaseConfig,
   targets: readonly HostPort[],
@@ -212,5 +201,3 @@ function shuffle<T>(items: readonly T[]): T[] {
   }
   return out;
 }
-
-extend({ hostList: makeConnector });

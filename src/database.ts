@@ -1,6 +1,8 @@
 /**
- * `DatabaseConnection`: the facade over configuration, pool, sessions, health
- * and events, and `getConnection`, which builds one and proves it connects.
+ * `DatabaseConnectionBase`: the facade over configuration, pool, sessions,
+ * health and events. Each entry point's `DatabaseConnection` extends it to bind
+ * its runtime (as Hono's presets extend `HonoBase`); the base works with no
+ * runtime when given a driver.
  *
  * @module
  */
@@ -9,33 +11,51 @@ import { type QueryOptions, withDeadline } from "./abort.ts";
 import { isConnectionFailure, isTransientSqlState } from "./classify.ts";
 import { parseConfig } from "./config/parse.ts";
 import type { DatabaseConfig, HostPort } from "./config/types.ts";
-import { connectorFor, type ConnectorOptions } from "./dial.ts";
-import type { Driver, DriverFactory, QueryResult, Row } from "./driver.ts";
+import { connectorFor } from "./connect.ts";
+import type {
+  ConnectorOptions,
+  Driver,
+  DriverFactory,
+  PoolStats,
+  QueryResult,
+  Router,
+  Row,
+  ScopeStorage,
+} from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
 import { Emitter } from "./events.ts";
-import { loadExtensions, replicaRouter, type Router } from "./extensions.ts";
 import { HealthMonitor, type HealthSnapshot } from "./health.ts";
 import { PooledConnection } from "./pooled_connection.ts";
 import { attachLogger, consoleLogger, type Logger, type LogLevel } from "./logger.ts";
-import { platform, type ScopeStorage } from "./platform.ts";
 import { backoffDelay } from "./backoff.ts";
-import { Pool, type PoolStats, type Slot } from "./pool.ts";
-import { resolveDriver } from "./registry.ts";
+import { Pool } from "./pool.ts";
+import {
+  BARE_RUNTIME,
+  loadOptionalParts,
+  type OptionalParts,
+  resolveDriver,
+  type Runtime,
+  timerUnref,
+} from "./runtime.ts";
 import { beginStatement, type RetryOptions, Session, type SessionOptions } from "./session.ts";
-import { templateText } from "./sql.ts";
-
-/** Bound on an embedded database's start (PGlite runs initdb: ~3.5 s here, more under load). */
-const EMBEDDED_START_TIMEOUT = 120_000;
+import type { Slot } from "./slot.ts";
+import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
 
 /** Options beside the configuration. */
 export interface DatabaseConnectionOptions {
-  /** The adapter to use instead of the one `config.driver` names (a driver, or a factory). */
+  /**
+   * What the connection may use beyond the core: host services (files, env, `AsyncLocalStorage`), the adapters
+   * by `driver:` name, host lists and replicas. The entry points pass theirs (`@dewey/db`: Deno and Node;
+   * `@dewey/db/edge`: Deno Deploy and Workers); the core alone has none.
+   */
+  runtime?: Runtime;
+  /** The adapter to use instead of the one `config.driver` names in the runtime (a driver, or a factory). */
   driver?: Driver | DriverFactory;
   /** Where events are logged: a `Logger`, or `false` for silence. Default: one logfmt line per event on the console. */
   logger?: Logger | false;
   /** The quietest level logged (default `info`; `debug` listens to every checkout). */
   logLevel?: LogLevel;
-  /** Environment for `${VAR}` and `PG*` when `config` is not parsed yet (Workers bindings). */
+  /** Environment for `${VAR}` and `PG*` when `config` is not parsed yet (Workers bindings); default the runtime's. */
   env?: Record<string, string | undefined>;
 }
 
@@ -46,12 +66,17 @@ interface Ready {
   driver: Driver;
   pool: Pool;
   replicas: Pool[];
-  router: Router;
+  router: Router<Pool>;
   monitor: HealthMonitor;
 }
 
-let scope: ScopeStorage<Session> | undefined;
-const sessionScope = () => scope ??= platform.createScope<Session>?.();
+/** Without replicas: every read goes to the primary. */
+const NO_REPLICAS: Router<Pool> = {
+  pick: () => Promise.resolve(undefined),
+  failed() {},
+  health: () => undefined,
+  close: () => Promise.resolve(),
+};
 
 /**
  * A PostgreSQL database: a pool of connections, sessions, health and events.
@@ -71,10 +96,10 @@ const sessionScope = () => scope ??= platform.createScope<Session>?.();
  * await db.close();
  * ```
  */
-export class DatabaseConnection extends Emitter {
+export class DatabaseConnectionBase extends Emitter {
   /** The validated configuration (secrets hidden when printed). */
   readonly config: DatabaseConfig;
-  /** The seed's `db.engine`: `await db.engine.connect()` checks out a connection in autocommit mode. */
+  /** `await db.engine.connect()` checks out a connection in autocommit mode (SQLAlchemy's `engine.connect()`). */
   readonly engine: { connect(options?: { signal?: AbortSignal }): Promise<PooledConnection> };
   /**
    * Tagged template returning rows; every interpolated value is a parameter.
@@ -84,9 +109,12 @@ export class DatabaseConnection extends Emitter {
    * const users = await db.sql`SELECT * FROM users WHERE id = ${id}`;
    * ```
    */
-  readonly sql: <R = Row>(strings: TemplateStringsArray, ...values: unknown[]) => Promise<R[]>;
+  readonly sql: SqlTag;
 
   #options: DatabaseConnectionOptions;
+  #runtime: Runtime;
+  #unref: (handle: unknown) => void;
+  #scope: ScopeStorage<Session> | undefined;
   #ready: Promise<Ready> | undefined;
   #pool: Pool | undefined;
   #pipelining = false;
@@ -97,21 +125,23 @@ export class DatabaseConnection extends Emitter {
   /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
   constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
     super();
-    this.config = isParsed(config) ? config : parseConfig(config, { env: options.env });
+    this.#runtime = options.runtime ?? BARE_RUNTIME;
+    const { platform } = this.#runtime;
+    this.config = isParsed(config) ? config : parseConfig(config, { env: options.env ?? platform.env?.() ?? {} });
     this.#options = options;
+    this.#unref = timerUnref(platform);
     const logger = options.logger ?? consoleLogger;
     if (logger) this.#detachLogger = attachLogger(this, logger, options.logLevel);
     this.engine = { connect: (o) => this.#connect(o?.signal) };
-    this.sql = <R = Row>(strings: TemplateStringsArray, ...values: unknown[]): Promise<R[]> => {
-      const text = templateText(strings);
+    this.sql = sqlTag((text, values) => {
       const pool = this.#pool;
       // The shared path maps to rows in the same `then` that settles the statement; the rest goes through query().
-      if (pool !== undefined && this.#pipelining && scope?.getStore() === undefined) {
+      if (pool !== undefined && this.#pipelining && this.#scope?.getStore() === undefined) {
         const slot = pool.pick();
-        if (slot !== undefined) return this.#runShared(pool, slot, text, values, true) as Promise<R[]>;
+        if (slot !== undefined) return this.#runShared(pool, slot, text, values, true) as Promise<Row[]>;
       }
-      return this.query<R>(text, values).then(rowsOf);
-    };
+      return this.query(text, values).then(rowsOf);
+    });
   }
 
   /**
@@ -125,7 +155,7 @@ export class DatabaseConnection extends Emitter {
    * ```
    */
   query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
-    const session = scope?.getStore();
+    const session = this.#scope?.getStore();
     if (session !== undefined && session.owner === this && session.active) {
       return session.query<R>(text, params, options);
     }
@@ -139,7 +169,7 @@ export class DatabaseConnection extends Emitter {
 
   /** The session whose callback is running in this async context, if any. */
   currentSession(): Session | undefined {
-    const session = scope?.getStore();
+    const session = this.#scope?.getStore();
     return session !== undefined && session.owner === this && session.active ? session : undefined;
   }
 
@@ -172,7 +202,7 @@ export class DatabaseConnection extends Emitter {
     for (let attempt = 1;; attempt++) {
       try {
         const session = await this.#begin(options);
-        const store = sessionScope();
+        const store = this.#scope ??= this.#runtime.platform.createScope<Session>?.();
         return store ? await store.run(session, () => session.run(fn)) : await session.run(fn);
       } catch (error) {
         if (attempt >= retry.attempts || !retryable(error)) throw error;
@@ -252,7 +282,7 @@ export class DatabaseConnection extends Emitter {
     return this.#closed ??= this.#close();
   }
 
-  /** Same as {@linkcode DatabaseConnection.close}. */
+  /** Same as {@linkcode DatabaseConnectionBase.close}. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
@@ -295,32 +325,32 @@ export class DatabaseConnection extends Emitter {
   }
 
   async #start(): Promise<Ready> {
-    await loadExtensions(this.config);
-    const choice = this.#options.driver;
-    const driver = choice === undefined
-      ? await resolveDriver(this.config)
-      : typeof choice === "function"
-      ? await choice(this.config)
-      : choice;
+    const parts = await loadOptionalParts(this.config, this.#runtime);
+    const driver = await resolveDriver(this.config, this.#runtime, this.#options.driver);
     const primary = hostsLabel(this.config.hosts);
-    const pool = this.#makePool(driver, this.config.hosts, primary, undefined, { events: this });
+    const pool = this.#makePool(driver, parts, this.config.hosts, primary, undefined, { events: this });
     // A replica is whatever answers at its address: target_session_attrs is about the primary's host list.
     const replicas = this.config.replicas.map((r) =>
-      this.#makePool(driver, [r], `replica ${r.host}:${r.port}`, 0, { attrs: "any" })
+      this.#makePool(driver, parts, [r], `replica ${r.host}:${r.port}`, 0, { attrs: "any" })
     );
-    const router = replicaRouter(replicas, this.config.replicas, {
-      maxLag: this.config.max_replica_lag,
-      pipelining: driver.pipelining,
-      checkTimeout: this.config.connect_timeout,
-      events: this,
-      primary,
-    });
+    const router = replicas.length === 0 || !parts.replicas ? NO_REPLICAS : parts.replicas(
+      replicas,
+      this.config.replicas,
+      {
+        maxLag: this.config.max_replica_lag,
+        pipelining: driver.pipelining,
+        checkTimeout: this.config.connect_timeout,
+        events: this,
+        primary,
+      },
+    );
     const monitor = new HealthMonitor({
       pool,
       replicas,
       events: this,
       config: this.config,
       replicaHealth: () => router.health(),
+      unref: this.#unref,
     });
     const state: Ready = { driver, pool, replicas, router, monitor };
     if (this.#closed) {
@@ -338,6 +368,7 @@ export class DatabaseConnection extends Emitter {
 
   #makePool(
     driver: Driver,
+    parts: OptionalParts,
     targets: readonly HostPort[],
     label: string,
     min?: number,
@@ -356,12 +387,10 @@ export class DatabaseConnection extends Emitter {
         leakThreshold: c.leak_detection_threshold,
         backoffBase: c.reconnect_backoff_base,
         backoffMax: c.reconnect_backoff_max,
-        connectTimeout: driver.remote === false
-          ? Math.max(c.connect_timeout, EMBEDDED_START_TIMEOUT)
-          : c.connect_timeout * targets.length + 1000,
         label,
+        unref: this.#unref,
       },
-      connectorFor(driver, c, targets, connector),
+      connectorFor(driver, c, targets, connector, parts.hostList),
       this,
     );
   }
@@ -512,7 +541,7 @@ export class DatabaseConnection extends Emitter {
 }
 
 /**
- * Builds a {@linkcode DatabaseConnection} and proves it connects (one round
+ * Builds a {@linkcode DatabaseConnectionBase} and proves it connects (one round
  * trip), failing fast with `DatabaseConnectionError` (unreachable host, wrong
  * password, TLS failure) or `ConfigError` (invalid configuration).
  *
@@ -527,11 +556,24 @@ export class DatabaseConnection extends Emitter {
  * await db.close();
  * ```
  */
-export async function getConnection(
+export function getConnection(
   config: ConnectionConfig,
   options?: DatabaseConnectionOptions,
-): Promise<DatabaseConnection> {
-  const db = new DatabaseConnection(config, options);
+): Promise<DatabaseConnectionBase> {
+  return validated(new DatabaseConnectionBase(config, options));
+}
+
+/**
+ * `db` once it has proved it connects (one round trip); closed, and the error
+ * thrown, when it does not. What every entry point's `getConnection` does
+ * after building its `DatabaseConnection`.
+ *
+ * @example
+ * ```ts ignore
+ * const db = await validated(new DatabaseConnection("postgres://app@localhost/app", { runtime }));
+ * ```
+ */
+export async function validated<T extends DatabaseConnectionBase>(db: T): Promise<T> {
   try {
     await db.validateConnection();
   } catch (error) {
@@ -563,10 +605,6 @@ function retryable(error: unknown): boolean {
   if (isTransientSqlState((error as { code?: string })?.code)) return true;
   return error instanceof DatabaseConnectionError && error.retryable && !error.inDoubt &&
     !(error instanceof PoolTimeoutError);
-}
-
-function rowsOf<R>(result: QueryResult<R>): R[] {
-  return result.rows;
 }
 
 function closedError(): DatabaseConnectionError {

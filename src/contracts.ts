@@ -1,0 +1,252 @@
+/**
+ * The interfaces shared across modules, in one place: the driver contract
+ * adapters implement, the connector the pool opens connections with, the
+ * host-runtime services, and the seams of the optional parts (host lists,
+ * replicas). Implementation files import their types from here, so the import
+ * graph of the core has no cycle, types included.
+ *
+ * @module
+ */
+
+import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
+import type { Emitter } from "./events.ts";
+
+// ---- the driver contract ------------------------------------------------------------------------
+
+/** A result row: column name to normalised value. */
+export type Row = Record<string, unknown>;
+
+/** A column of a result. */
+export interface FieldInfo {
+  /** Column name. */
+  readonly name: string;
+  /** Type OID. */
+  readonly dataTypeID: number;
+}
+
+/**
+ * A query result, the same shape on every adapter. Values are normalised:
+ * int8 and numeric as strings, timestamptz as `Date`, json/jsonb parsed,
+ * bytea as `Uint8Array`, arrays as arrays.
+ */
+export interface QueryResult<R = Row> {
+  /** The rows. */
+  rows: R[];
+  /** Rows returned or affected (`INSERT 0 3` → 3), 0 when the command reports none. */
+  rowCount: number;
+  /** The command tag's verb: `SELECT`, `INSERT`, `BEGIN`... */
+  command: string;
+  /** The result's columns. */
+  fields: readonly FieldInfo[];
+}
+
+/** What a live connection negotiated. */
+export interface ConnectionInfo {
+  /** Backend process id. */
+  readonly pid?: number;
+  /** `server_version` as the server reports it. */
+  readonly serverVersion?: string;
+  /** TLS details, or `null` for a plaintext connection; undefined when unknown. */
+  readonly tls?: { readonly protocol?: string; readonly cipher?: string } | null;
+  /** The host and port actually connected to. */
+  readonly host?: string;
+  /** The port actually connected to. */
+  readonly port?: number;
+  /**
+   * The server's `idle_session_timeout` for this session, ms (0 or undefined: none). The pool retires a
+   * connection before the server closes it for idleness, so no statement is sent into that close.
+   */
+  readonly idleSessionTimeout?: number;
+}
+
+/** What the core hands an adapter to open one connection. */
+export interface ConnectRequest {
+  /** The validated configuration. */
+  readonly config: DatabaseConfig;
+  /** The host to dial (one of `config.hosts`, or a replica). */
+  readonly host: string;
+  /** The port to dial. */
+  readonly port: number;
+  /** Aborted at `connect_timeout` or when the pool closes; the attempt must then fail promptly. */
+  readonly signal: AbortSignal;
+  /** Called once when an established connection closes for any reason; never for a connection not yet returned. */
+  readonly onClose: (error?: Error) => void;
+}
+
+/** One open connection to the server. */
+export interface DriverConnection {
+  /** What the connection negotiated. */
+  readonly info: ConnectionInfo;
+  /** True once the connection is known to be closed; the core then never sends on it again. */
+  readonly closed: boolean;
+  /**
+   * Runs one statement (or, without parameters, possibly several separated by `;`).
+   * Rejects with `QueryError` for server errors and `DatabaseConnectionError`
+   * for connection failures (with `reachedServer: false` only when the statement
+   * provably was not sent). When `signal` aborts, the adapter cancels the
+   * statement on the server.
+   */
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
+  /** Closes the connection; resolves when it is closed. Never rejects. */
+  close(): Promise<void>;
+  /** Whether a transaction is open, when the driver knows; undefined otherwise. */
+  inTransaction?(): boolean | undefined;
+}
+
+/** A database driver behind @dewey/db. */
+export interface Driver {
+  /** Adapter name, for messages: `postgres`, `neon`, `pglite`. */
+  readonly name: string;
+  /** Whether several statements may be in flight on one connection at once. */
+  readonly pipelining: boolean;
+  /** An upper bound on connections the driver can hold (PGlite: 1). */
+  readonly maxConnections?: number;
+  /** Whether the driver dials hosts (TCP/WebSocket); false for an embedded database. */
+  readonly remote?: boolean;
+  /** Opens one connection. */
+  connect(request: ConnectRequest): Promise<DriverConnection>;
+  /** Releases driver-wide resources after the last connection closed. */
+  end?(): Promise<void>;
+}
+
+/** Builds a driver for a configuration; what an adapter module exports as `createDriver`. */
+export type DriverFactory = (config: DatabaseConfig) => Driver | Promise<Driver>;
+
+/** Loads an adapter's `createDriver` on first use, so an unused adapter is never imported. */
+export type DriverLoader = () => DriverFactory | Promise<DriverFactory>;
+
+// ---- opening connections ------------------------------------------------------------------------
+
+/** Opens one connection for the pool; `onClose` fires when it later dies. */
+export type Connector = (signal: AbortSignal, onClose: (error?: Error) => void) => Promise<DriverConnection>;
+
+/** Options of a connector for a list of targets. */
+export interface ConnectorOptions {
+  /** Overrides `config.target_session_attrs` (replica pools take `any`). */
+  attrs?: TargetSessionAttrs;
+  /** Receives a `failover` event when new connections stop landing on the host the last one did. */
+  events?: Emitter;
+}
+
+/** Builds the pool's connector for a host list or server-role checks (`src/connect_hosts.ts`). */
+export type HostListConnector = (
+  driver: Driver,
+  config: DatabaseConfig,
+  targets: readonly HostPort[],
+  options?: ConnectorOptions,
+) => Connector;
+
+// ---- pool numbers and health --------------------------------------------------------------------
+
+/** Pool counters and sizes, as `db.stats()` reports them. */
+export interface PoolStats {
+  /** Open connections. */
+  total: number;
+  /** Connections doing nothing. */
+  idle: number;
+  /** Connections leased or running shared statements. */
+  inUse: number;
+  /** Callers waiting for a connection. */
+  waiting: number;
+  /** Connection attempts in progress. */
+  opening: number;
+  /** `pool_min`. */
+  min: number;
+  /** `pool_max`. */
+  max: number;
+  /** Exclusive checkouts so far. */
+  checkouts: number;
+  /** Waits that ended in `PoolTimeoutError`. */
+  timeouts: number;
+  /** Connections opened so far. */
+  opened: number;
+  /** Connections closed so far. */
+  closed: number;
+  /** Failed connection attempts so far. */
+  connectFailures: number;
+  /** Who holds each leased connection, and since when. */
+  leases: { id: number; since: string; heldMs: number; stack?: string }[];
+}
+
+/** `healthy`: answering. `degraded`: answering, but waiting callers or recent failures. `unhealthy`: not answering. */
+export type HealthStatus = "healthy" | "degraded" | "unhealthy";
+
+/** One read replica in the health snapshot. */
+export interface ReplicaHealth {
+  /** `host:port`. */
+  target: string;
+  /** Its status. */
+  status: HealthStatus;
+  /** Since when it has been unreachable (ISO 8601). */
+  downSince?: string;
+  /** Its last failure, redacted. */
+  lastError?: string;
+  /** Replay lag at the last check, ms (measured with `max_replica_lag`). */
+  lagMs?: number;
+}
+
+// ---- read replicas ------------------------------------------------------------------------------
+
+/**
+ * What the facade asks of a replica router; `P` is the pool type (the core's
+ * `Pool`), kept generic so this module does not depend on the pool's.
+ */
+export interface Router<P> {
+  /** A usable replica pool, or undefined: use the primary. */
+  pick(): Promise<P | undefined>;
+  /** A replica just failed a caller. */
+  failed(pool: P, error: unknown): void;
+  /** The replicas' part of the health snapshot; undefined without replicas. */
+  health(): { degraded: boolean; replicas: ReplicaHealth[] } | undefined;
+  /** Stops checking. */
+  close(): Promise<void>;
+}
+
+/** Options of a {@linkcode ReplicaRouterFactory}. */
+export interface RouterOptions {
+  /** `max_replica_lag` in ms; unset = replicas are not measured. */
+  maxLag?: number;
+  /** Whether the driver pipelines (the lag query then shares a connection instead of leasing one). */
+  pipelining: boolean;
+  /** Bound on one check, ms. */
+  checkTimeout: number;
+  /** Where `failover` events go. */
+  events: Emitter;
+  /** The primary's `host:port` list, for events. */
+  primary: string;
+}
+
+/** Builds the router over replica pools (`src/replicas.ts`); `pools[i]` serves `targets[i]`. */
+export type ReplicaRouterFactory<P> = (
+  pools: readonly P[],
+  targets: readonly HostPort[],
+  options: RouterOptions,
+) => Router<P>;
+
+// ---- the host runtime ---------------------------------------------------------------------------
+
+/** The minimal `AsyncLocalStorage` surface the core uses for scoped sessions. */
+export interface ScopeStorage<T> {
+  /** The value of the innermost `run` in this async context. */
+  getStore(): T | undefined;
+  /** Runs `fn` with `store` as the context value. */
+  run<R>(store: T, fn: () => R): R;
+}
+
+/**
+ * Host-runtime services the core uses instead of touching `Deno.*` or
+ * `node:*`. Every member is optional: the core does without (no files, an
+ * empty environment, unscoped sessions).
+ */
+export interface Platform {
+  /** The process environment, when the runtime has one and permits reading it. */
+  env?(): Record<string, string | undefined>;
+  /** Reads a UTF-8 file. */
+  readTextFile?(path: string): Promise<string>;
+  /** Whether a file exists. */
+  fileExists?(path: string): Promise<boolean>;
+  /** Builds an `AsyncLocalStorage`-like store; undefined while none is available (yet). */
+  createScope?<T>(): ScopeStorage<T> | undefined;
+  /** Lets a timer not keep the process alive (for runtimes whose timer handles have no `unref()`). */
+  unrefTimer?(handle: unknown): void;
+}
