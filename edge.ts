@@ -45,6 +45,7 @@ import {
 } from "./src/database.ts";
 
 export * from "./src/api.ts";
+export { ERROR_CODES, type ErrorCode } from "./src/error_codes.ts";
 export { parseConfig } from "./src/config/parse.ts";
 export { EDGE_RUNTIME };
 export { createDriver as createNeonDriver } from "./adapters/neon.ts";

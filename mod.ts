@@ -35,6 +35,7 @@ import {
 import { type DatabaseFactory, DatabaseManager } from "./src/manager.ts";
 
 export * from "./src/api.ts";
+export { ERROR_CODES, type ErrorCode } from "./src/error_codes.ts";
 export { NODE_PLATFORM, NODE_RUNTIME };
 export type { DatabaseFactory, LoadConfigOptions };
 export { DatabaseManager };

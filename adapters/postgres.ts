@@ -24,7 +24,9 @@ import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
 import { openSocket, type SocketFactory } from "./postgres_socket.ts";
 
 export type { SocketFactory, SocketRequest } from "./postgres_socket.ts";
-import { connectWithTls, prepareTls, securedSockets, type TlsAttempt } from "./postgres_tls.ts";
+import { connectWithTls, prepareTls, securedSockets, type TlsAttempt, type TlsEvent } from "./postgres_tls.ts";
+export type { TlsEvent } from "./postgres_tls.ts";
+export type { PeerCertificate, TlsNegotiation } from "./tls_negotiate.ts";
 
 type Sql = ReturnType<typeof postgres>;
 type PgResult = Row[] & { count: number | null; command: string | null; columns?: { name: string; type: number }[] };
@@ -37,6 +39,12 @@ export interface PostgresDriverOptions {
    * Cloudflare Workers to let postgres.js's own `cloudflare:sockets` build dial.
    */
   socket?: SocketFactory | null;
+  /**
+   * Told of every TLS decision on every connection this driver opens: each attempt, what each
+   * negotiation saw (protocol, cipher, certificate, which checks were made and how they came out) and
+   * each fallback. For diagnostics: `doctor` reports what it hears here.
+   */
+  observeTls?: (event: TlsEvent) => void;
 }
 
 /**
@@ -53,7 +61,7 @@ export interface PostgresDriverOptions {
 export async function createDriver(config: DatabaseConfig, options: PostgresDriverOptions = {}): Promise<Driver> {
   checkPgBouncerStartup(config);
   const socket = options.socket === undefined ? openSocket : options.socket;
-  const tls = await prepareTls(config, { ownSocket: socket !== null });
+  const tls = await prepareTls(config, { ownSocket: socket !== null, observe: options.observeTls });
   const arrayTypes: ArrayTypeCache = new Map();
   return {
     name: "postgres",

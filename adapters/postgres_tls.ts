@@ -17,9 +17,10 @@
 import type { Duplex } from "node:stream";
 import type { DatabaseConfig, SslMode } from "../src/config/types.ts";
 import type { ConnectRequest } from "../src/contracts.ts";
+import type { ErrorCode } from "../src/error_codes.ts";
 import { ConfigError, DatabaseConnectionError, QueryError } from "../src/errors.ts";
 import type { SocketFactory } from "./postgres_socket.ts";
-import { explainTlsError, type Negotiated, negotiateTls } from "./tls_negotiate.ts";
+import { explainTlsError, type Negotiated, negotiateTls, type TlsNegotiation } from "./tls_negotiate.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls_material.ts";
 
 /** The TLS side of one driver: the effective sslmode and the material, checked once. */
@@ -30,12 +31,62 @@ export interface TlsPolicy {
   readonly material: TlsMaterial;
   /** Whether the adapter dials its own sockets (and so negotiates TLS itself). */
   readonly ownSocket: boolean;
+  /** Told of each attempt, negotiation and fallback (see {@linkcode TlsEvent}). */
+  readonly observe?: (event: TlsEvent) => void;
 }
+
+/**
+ * What the adapter decided and saw while connecting to one host, in order: each attempt it makes
+ * (`TLS` or `plaintext`, as the effective sslmode orders them), what each TLS negotiation saw (answer,
+ * protocol, certificate, the checks made and their outcome), and each fallback to the next attempt with
+ * the error that caused it. Only where the adapter dials its own sockets (Deno, Node) does it see
+ * negotiations: elsewhere postgres.js negotiates.
+ *
+ * @example
+ * ```ts ignore
+ * import { createDriver } from "jsr:@dewey/db/postgres";
+ * const events: TlsEvent[] = [];
+ * const driver = await createDriver(config, { observeTls: (e) => events.push(e) });
+ * ```
+ */
+export type TlsEvent =
+  | {
+    /** An attempt starts. */
+    type: "attempt";
+    /** Host dialled. */
+    host: string;
+    /** Port dialled. */
+    port: number;
+    /** The sslmode in effect (`disable` on a Unix-domain socket, where libpq ignores sslmode). */
+    sslmode: SslMode;
+    /** Which kind of attempt. */
+    attempt: "TLS" | "plaintext";
+  }
+  | {
+    /** A TLS negotiation ended, successfully or not. */
+    type: "negotiation";
+    /** What it saw and decided. */
+    negotiation: TlsNegotiation;
+  }
+  | {
+    /** An attempt failed and the next one follows, as libpq does for sslmode allow and prefer. */
+    type: "fallback";
+    /** Host dialled. */
+    host: string;
+    /** Port dialled. */
+    port: number;
+    /** The attempt that failed. */
+    from: "TLS" | "plaintext";
+    /** The attempt that follows. */
+    to: "TLS" | "plaintext";
+    /** Why the first one failed. */
+    error: { code?: string; message: string };
+  };
 
 /** One connection attempt. */
 export interface TlsAttempt {
   /** What this attempt is, for messages: `TLS` or `plaintext`. */
-  readonly label: string;
+  readonly label: "TLS" | "plaintext";
   /** postgres.js `ssl`: `false` when we negotiate ourselves, else what postgres.js should do. */
   readonly ssl: false | "prefer" | "require";
   /**
@@ -61,19 +112,18 @@ export interface TlsAttempt {
  * const policy = await prepareTls(config, { ownSocket: true });
  * ```
  */
-export async function prepareTls(config: DatabaseConfig, options: { ownSocket: boolean }): Promise<TlsPolicy> {
-  let sslmode = config.sslmode;
+export async function prepareTls(
+  config: DatabaseConfig,
+  options: { ownSocket: boolean; observe?: (event: TlsEvent) => void },
+): Promise<TlsPolicy> {
+  const sslmode = effectiveSslMode(config);
   const issue = (key: string, message: string) =>
     new ConfigError([{ path: `database.postgres.${key}`, message, source: config.sources[key] }]);
   if (config.sslrootcert === "system" && sslmode !== "verify-full") {
-    // libpq 16: the system store proves nothing without the host name check.
-    if (config.sources.sslmode === "default") sslmode = "verify-full";
-    else {
-      throw issue(
-        "sslmode",
-        `"${sslmode}" is too weak with sslrootcert=system (the runtime's trust store): use verify-full`,
-      );
-    }
+    throw issue(
+      "sslmode",
+      `"${sslmode}" is too weak with sslrootcert=system (the runtime's trust store): use verify-full`,
+    );
   }
   if ((sslmode === "verify-ca" || sslmode === "verify-full") && config.sslrootcert === undefined) {
     throw issue(
@@ -94,7 +144,21 @@ export async function prepareTls(config: DatabaseConfig, options: { ownSocket: b
   }
   // sslmode=disable never reads them, as libpq.
   const material = sslmode === "disable" ? {} : await loadTlsMaterial(config);
-  return { sslmode, material, ownSocket: options.ownSocket };
+  return { sslmode, material, ownSocket: options.ownSocket, observe: options.observe };
+}
+
+/**
+ * The sslmode the adapter applies: `verify-full` when `sslrootcert=system` and sslmode was left at its
+ * default (libpq 16: the system store proves nothing without the host name check), else `config.sslmode`.
+ *
+ * @example
+ * ```ts ignore
+ * effectiveSslMode(parseConfig("postgres://db/app?sslrootcert=system", { env: {} })); // "verify-full"
+ * ```
+ */
+export function effectiveSslMode(config: DatabaseConfig): SslMode {
+  const raised = config.sslrootcert === "system" && config.sources.sslmode === "default";
+  return raised ? "verify-full" : config.sslmode;
 }
 
 /**
@@ -153,8 +217,11 @@ export async function connectWithTls<T>(
   const target = `${request.host}:${request.port}`;
   const failures: { attempt: TlsAttempt; error: unknown }[] = [];
   // libpq ignores sslmode on Unix-domain sockets.
-  const attempts = request.host.startsWith("/") ? tlsAttempts({ ...policy, sslmode: "disable" }) : tlsAttempts(policy);
-  for (const attempt of attempts) {
+  const effective = request.host.startsWith("/") ? { ...policy, sslmode: "disable" as const } : policy;
+  const { host, port } = request;
+  const attempts = tlsAttempts(effective);
+  for (const [i, attempt] of attempts.entries()) {
+    observe(policy, { type: "attempt", host, port, sslmode: effective.sslmode, attempt: attempt.label });
     try {
       return await connect(attempt);
     } catch (raw) {
@@ -162,7 +229,17 @@ export async function connectWithTls<T>(
       const late = attempt.lateError && explainTlsError(attempt.lateError, target, policy.material);
       const error = late ?? explain(raw, attempt, policy, target);
       failures.push({ attempt, error });
-      if (request.signal.aborted || !attempt.retryOn(error)) break;
+      const next = attempts[i + 1];
+      if (request.signal.aborted || !next || !attempt.retryOn(error)) break;
+      const e = error as { code?: unknown };
+      observe(policy, {
+        type: "fallback",
+        host,
+        port,
+        from: attempt.label,
+        to: next.label,
+        error: { code: typeof e?.code === "string" ? e.code : undefined, message: messageOf(error, target) },
+      });
     }
   }
   if (failures.length === 1) throw failures[0].error;
@@ -195,6 +272,15 @@ export function securedSockets(factory: SocketFactory | null, attempt: TlsAttemp
 
 const never = () => false;
 
+/** Tells the policy's observer, if any; an observer that throws changes nothing for the connection. */
+function observe(policy: TlsPolicy, event: TlsEvent): void {
+  try {
+    policy.observe?.(event);
+  } catch {
+    // A diagnostic hook must not change what happens to the connection.
+  }
+}
+
 function tlsAttempt(policy: TlsPolicy, requireTls: boolean, retryOn: (error: unknown) => boolean): TlsAttempt {
   const { sslmode, material } = policy;
   if (!policy.ownSocket) return { label: "TLS", ssl: requireTls ? "require" : "prefer", retryOn };
@@ -214,6 +300,7 @@ function tlsAttempt(policy: TlsPolicy, requireTls: boolean, retryOn: (error: unk
         requireTls,
         signal,
         onLateError: (error) => attempt.lateError ??= error,
+        observe: policy.observe && ((negotiation) => observe(policy, { type: "negotiation", negotiation })),
       });
       if (attempt.negotiated === undefined) attempt.negotiated = result.tls;
       return result.socket;
@@ -233,7 +320,7 @@ function serverRejected(error: unknown): boolean {
 /** The TLS handshake (or our check of the certificate) failed. */
 function handshakeFailed(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
-  return typeof code === "string" && code.startsWith("SSL_") && code !== "SSL_NOT_SUPPORTED";
+  return typeof code === "string" && code.startsWith("SSL_") && code !== ("SSL_NOT_SUPPORTED" satisfies ErrorCode);
 }
 
 /** Adds what the server's refusal means for this sslmode; maps TLS alerts postgres.js reported. */

@@ -11,6 +11,8 @@
 import { isIP } from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
+import type { SslMode } from "../src/config/types.ts";
+import type { ErrorCode } from "../src/error_codes.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
 import type { TlsMaterial } from "./tls_material.ts";
 
@@ -23,8 +25,8 @@ export interface NegotiateOptions {
   host: string;
   /** The port dialled, for messages. */
   port: number;
-  /** The sslmode asked for, for messages. */
-  sslmode: string;
+  /** The sslmode in effect, for messages. */
+  sslmode: SslMode;
   /** Trust anchors and client certificate. */
   material: TlsMaterial;
   /** Check the chain against `material.ca` (or the runtime's store). */
@@ -37,6 +39,8 @@ export interface NegotiateOptions {
   signal: AbortSignal;
   /** Told of any error on the TLS socket after the handshake (an alert about our client certificate...). */
   onLateError?: (error: Error) => void;
+  /** Told what this negotiation saw and decided, once it is over, whether it succeeded or not. */
+  observe?: (negotiation: TlsNegotiation) => void;
 }
 
 /** A socket ready for the startup message, and what was negotiated on it. */
@@ -47,31 +51,79 @@ export interface NegotiatedSocket {
   tls: Negotiated;
 }
 
-const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+/**
+ * The server's certificate as the negotiation received it.
+ *
+ * @example
+ * ```ts
+ * import type { PeerCertificate } from "./tls_negotiate.ts";
+ * const cert: PeerCertificate = { subject: "CN=db.example.com", issuer: "CN=Example CA", names: ["db.example.com"] };
+ * ```
+ */
+export interface PeerCertificate {
+  /** Distinguished name, `CN=db.example.com, O=Example`. */
+  subject?: string;
+  /** The issuer's distinguished name. */
+  issuer?: string;
+  /** The names and addresses in its subjectAltName. */
+  names: string[];
+  /** Start of validity, ISO 8601. */
+  validFrom?: string;
+  /** End of validity, ISO 8601. */
+  validTo?: string;
+  /** SHA-256 fingerprint, `AB:CD:...`. */
+  fingerprint256?: string;
+}
 
 /**
- * Codes of the errors this module throws (`DatabaseConnectionError.code`). None is retryable: a
- * certificate does not fix itself.
+ * What one negotiation saw and decided: the server's answer, what TLS negotiated, the certificate, and
+ * whether the adapter checked the chain and the host name, with the outcome of each check. `error` is
+ * set when the negotiation failed (its code is one of {@linkcode ERROR_CODES} or the abort's reason).
+ *
+ * @example
+ * ```ts ignore
+ * const seen: TlsNegotiation[] = [];
+ * await negotiateTls(socket, { ...options, observe: (n) => seen.push(n) });
+ * console.log(seen[0].chain, seen[0].hostname); // "verified" "verified"
+ * ```
  */
-export const TLS_ERROR_CODES = {
-  /** The server answered `N`: it has ssl=off. */
-  notSupported: "SSL_NOT_SUPPORTED",
-  /** The chain does not lead to a root in sslrootcert (or the runtime's store), or is expired. */
-  untrusted: "SSL_CERT_UNTRUSTED",
-  /** verify-full: the DNS name dialled is not in the certificate. */
-  nameMismatch: "SSL_CERT_NAME_MISMATCH",
-  /** verify-full: the IP address dialled is not in the certificate. */
-  ipMismatch: "SSL_CERT_IP_MISMATCH",
-  /** The server refused our client certificate (no cert, or one from a CA it does not trust). */
-  clientCertRejected: "SSL_CLIENT_CERT_REJECTED",
-  /** Anything else in the handshake or the SSLRequest exchange. */
-  handshake: "SSL_HANDSHAKE_FAILED",
-} as const;
+export interface TlsNegotiation {
+  /** Host dialled. */
+  host: string;
+  /** Port dialled. */
+  port: number;
+  /** The sslmode in effect (`verify-full` for `sslrootcert=system` left at the default sslmode). */
+  sslmode: SslMode;
+  /** The server's answer to the TLS request: `S` yes, `N` no (ssl=off), `other`; unset when none came. */
+  answer?: "S" | "N" | "other";
+  /** The TLS version, `TLSv1.3`. */
+  protocol?: string;
+  /** The cipher suite, `TLS_AES_256_GCM_SHA384`. */
+  cipher?: string;
+  /** The server's certificate, once the handshake completed. */
+  certificate?: PeerCertificate;
+  /** What the chain is checked against: `sslrootcert`, or the runtime's store (`system`); unset when unchecked. */
+  roots?: "sslrootcert" | "system";
+  /** The chain: trusted, not trusted (see `chainError`), or not checked (sslmode without a root). */
+  chain: "verified" | "failed" | "unchecked";
+  /** Why the chain did not verify: the TLS library's reason (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`...). */
+  chainError?: string;
+  /** The host name or IP address in the certificate: found, not found, or not checked (below verify-full). */
+  hostname: "verified" | "failed" | "unchecked";
+  /** Why the negotiation failed. */
+  error?: { code?: string; message: string };
+  /** How long it took, ms. */
+  ms: number;
+}
+
+const SSL_REQUEST = new Uint8Array([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
 
 /**
  * Sends `SSLRequest` on `socket` and, if the server agrees, runs the TLS handshake and checks the
  * certificate as `options` ask. Resolves with the socket to speak the protocol on; rejects with a
- * `DatabaseConnectionError` whose `code` is one of {@linkcode TLS_ERROR_CODES}, the socket destroyed.
+ * `DatabaseConnectionError` whose `code` is an `SSL_*` code of {@linkcode ERROR_CODES} (none is
+ * retryable: a certificate does not fix itself), the socket destroyed. `options.observe` hears what
+ * happened either way.
  *
  * @example
  * ```ts ignore
@@ -82,74 +134,102 @@ export const TLS_ERROR_CODES = {
  * ```
  */
 export async function negotiateTls(socket: Duplex, options: NegotiateOptions): Promise<NegotiatedSocket> {
+  const { host, port, sslmode, material, verifyChain, observe } = options;
+  const seen: TlsNegotiation = {
+    host,
+    port,
+    sslmode,
+    roots: verifyChain ? (Array.isArray(material.ca) ? "sslrootcert" : "system") : undefined,
+    chain: "unchecked",
+    hostname: "unchecked",
+    ms: 0,
+  };
+  const started = performance.now();
+  try {
+    return await negotiate(socket, options, seen);
+  } catch (error) {
+    const e = error as { code?: unknown; message?: unknown } | undefined;
+    seen.error = { code: typeof e?.code === "string" ? e.code : undefined, message: String(e?.message ?? error) };
+    throw error;
+  } finally {
+    seen.ms = performance.now() - started;
+    try {
+      observe?.(seen);
+    } catch {
+      // A diagnostic hook must not change what happens to the connection.
+    }
+  }
+}
+
+async function negotiate(socket: Duplex, options: NegotiateOptions, seen: TlsNegotiation): Promise<NegotiatedSocket> {
   const { host, port, sslmode, signal } = options;
   const target = `${host}:${port}`;
-  const fail = (code: string, message: string, cause?: unknown) => {
+  const fail = (code: ErrorCode, message: string) => {
     socket.destroy();
-    return new DatabaseConnectionError(`${target}: ${message}`, {
-      code,
-      retryable: false,
-      reachedServer: false,
-      cause,
-    });
+    return tlsError(code, `${target}: ${message}`);
   };
 
   const answer = await firstChunk(socket, signal, () => socket.write(SSL_REQUEST), target);
-  if (answer[0] === 0x4e /* N */) {
-    if (answer.length > 1) throw fail(TLS_ERROR_CODES.handshake, "server sent unexpected data after refusing TLS");
+  seen.answer = answer[0] === 0x4e ? "N" : answer[0] === 0x53 ? "S" : "other";
+  if (seen.answer === "N") {
+    if (answer.length > 1) throw fail("SSL_HANDSHAKE_FAILED", "server sent unexpected data after refusing TLS");
     if (options.requireTls) {
-      throw fail(
-        TLS_ERROR_CODES.notSupported,
-        `server does not support TLS (ssl=off), but sslmode=${sslmode} requires it`,
-      );
+      throw fail("SSL_NOT_SUPPORTED", `server does not support TLS (ssl=off), but sslmode=${sslmode} requires it`);
     }
     return { socket, tls: null };
   }
-  if (answer[0] !== 0x53 /* S */) {
+  if (seen.answer === "other") {
     const text = new TextDecoder().decode(answer.subarray(0, 200)).replace(/[^\x20-\x7e]+/g, " ").trim();
-    throw fail(TLS_ERROR_CODES.handshake, `server answered the TLS request with an error: ${text}`);
+    throw fail("SSL_HANDSHAKE_FAILED", `server answered the TLS request with an error: ${text}`);
   }
   // Bytes after 'S' arrived unencrypted before the handshake: possibly injected (CVE-2021-23222).
-  if (answer.length > 1) throw fail(TLS_ERROR_CODES.handshake, "server sent unencrypted data after accepting TLS");
+  if (answer.length > 1) throw fail("SSL_HANDSHAKE_FAILED", "server sent unencrypted data after accepting TLS");
 
   const secured = await handshake(socket, options, target);
   socket.on("error", () => {}); // the TLS socket reports it too
   const peer = secured.getPeerCertificate();
-  const issuer = peer?.issuer?.CN ?? "unknown issuer";
-  if (options.verifyChain && !secured.authorized) {
-    const reason = String(
-      (secured.authorizationError as Error & { code?: string })?.code ?? secured.authorizationError,
-    );
-    secured.destroy();
-    const roots = options.material.ca === "system" || options.material.ca === undefined
-      ? "the runtime's trust store (sslrootcert=system)"
-      : "sslrootcert";
-    throw fail(
-      TLS_ERROR_CODES.untrusted,
-      `server certificate not trusted (sslmode=${sslmode}): ${explainChain(reason)} ` +
-        `(subject ${subjectOf(peer)}, issued by ${issuer}; checked against ${roots}; ${reason})`,
-    );
+  seen.protocol = secured.getProtocol() ?? undefined;
+  seen.cipher = secured.getCipher()?.name;
+  seen.certificate = describePeer(peer);
+  if (options.verifyChain) {
+    if (!secured.authorized) {
+      const reason = String(
+        (secured.authorizationError as Error & { code?: string })?.code ?? secured.authorizationError,
+      );
+      seen.chain = "failed";
+      seen.chainError = reason;
+      secured.destroy();
+      const roots = seen.roots === "system" ? "the runtime's trust store (sslrootcert=system)" : "sslrootcert";
+      throw fail(
+        "SSL_CERT_UNTRUSTED",
+        `server certificate not trusted (sslmode=${sslmode}): ${explainChain(reason)} ` +
+          `(subject ${subjectOf(peer)}, issued by ${peer?.issuer?.CN ?? "unknown issuer"}; checked against ${roots}; ` +
+          `${reason})`,
+      );
+    }
+    seen.chain = "verified";
   }
   if (options.verifyHost) {
     const mismatch = tls.checkServerIdentity(host, peer);
     if (mismatch) {
+      seen.hostname = "failed";
       secured.destroy();
       const names = peer?.subjectaltname
         ? `subjectAltName ${peer.subjectaltname}`
         : `no subjectAltName, CN ${subjectOf(peer)}`;
       throw isIP(host)
         ? fail(
-          TLS_ERROR_CODES.ipMismatch,
+          "SSL_CERT_IP_MISMATCH",
           `IP address ${host} is not in the server certificate (${names}; sslmode=verify-full)`,
         )
         : fail(
-          TLS_ERROR_CODES.nameMismatch,
+          "SSL_CERT_NAME_MISMATCH",
           `host name "${host}" is not in the server certificate (${names}; sslmode=verify-full)`,
         );
     }
+    seen.hostname = "verified";
   }
-  const cipher = secured.getCipher();
-  return { socket: secured, tls: { protocol: secured.getProtocol() ?? undefined, cipher: cipher?.name } };
+  return { socket: secured, tls: { protocol: seen.protocol, cipher: seen.cipher } };
 }
 
 /**
@@ -172,25 +252,21 @@ export function explainTlsError(
     const which = material.cert
       ? `the client certificate (sslcert, ${material.certSubject}) is not signed by a CA the server trusts (ssl_ca_file)`
       : "the server requires a client certificate and none is configured (sslcert, sslkey)";
-    return new DatabaseConnectionError(
+    return tlsError(
+      "SSL_CLIENT_CERT_REJECTED",
       `${target}: server rejected the TLS connection: ${which} (${String(e?.message)})`,
-      {
-        code: TLS_ERROR_CODES.clientCertRejected,
-        retryable: false,
-        reachedServer: false,
-        cause: error,
-      },
+      error,
     );
   }
   if (typeof e?.code === "string" && e.code.startsWith("ERR_SSL_")) {
-    return new DatabaseConnectionError(`${target}: TLS failed: ${String(e.message)}`, {
-      code: TLS_ERROR_CODES.handshake,
-      retryable: false,
-      reachedServer: false,
-      cause: error,
-    });
+    return tlsError("SSL_HANDSHAKE_FAILED", `${target}: TLS failed: ${String(e.message)}`, error);
   }
   return undefined;
+}
+
+/** A TLS failure: never retryable (a certificate does not fix itself), and nothing reached the server. */
+function tlsError(code: ErrorCode, message: string, cause?: unknown): DatabaseConnectionError {
+  return new DatabaseConnectionError(message, { code, retryable: false, reachedServer: false, cause });
 }
 
 /**
@@ -244,12 +320,7 @@ function handshake(socket: Duplex, options: NegotiateOptions, target: string): P
       socket.destroy();
       reject(
         explainTlsError(error, target, material) ??
-          new DatabaseConnectionError(`${target}: TLS handshake failed: ${error.message}`, {
-            code: TLS_ERROR_CODES.handshake,
-            retryable: false,
-            reachedServer: false,
-            cause: error,
-          }),
+          tlsError("SSL_HANDSHAKE_FAILED", `${target}: TLS handshake failed: ${error.message}`, error),
       );
     };
     const onClose = () => onError(new Error("server closed the connection during the TLS handshake"));
@@ -296,7 +367,7 @@ function firstChunk(socket: Duplex, signal: AbortSignal, send: () => void, targe
       cleanup();
       reject(
         new DatabaseConnectionError(`${target} closed the connection before answering the TLS request`, {
-          code: "CONNECTION_CLOSED",
+          code: "CONNECTION_CLOSED" satisfies ErrorCode,
           retryable: true,
           reachedServer: false,
         }),
@@ -331,6 +402,30 @@ function explainChain(reason: string): string {
     default:
       return "the chain does not verify";
   }
+}
+
+/** The certificate's subject, issuer, names, validity and fingerprint, as text. */
+function describePeer(peer: tls.PeerCertificate | undefined): PeerCertificate | undefined {
+  if (!peer || Object.keys(peer).length === 0) return undefined;
+  const date = (text: string | undefined) => {
+    const d = text ? new Date(text) : undefined;
+    return d && !Number.isNaN(d.getTime()) ? d.toISOString() : undefined;
+  };
+  return {
+    subject: distinguishedName(peer.subject),
+    issuer: distinguishedName(peer.issuer),
+    names: (peer.subjectaltname ?? "").split(",").map((n) => n.trim().replace(/^(DNS|IP Address):/, ""))
+      .filter(Boolean),
+    validFrom: date(peer.valid_from),
+    validTo: date(peer.valid_to),
+    fingerprint256: peer.fingerprint256 || undefined,
+  };
+}
+
+/** `CN=localhost, O=Example`; `undefined` for an empty name. */
+function distinguishedName(name: object | undefined): string | undefined {
+  const parts = Object.entries(name ?? {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : v}`);
+  return parts.length ? parts.join(", ") : undefined;
 }
 
 function subjectOf(peer: tls.PeerCertificate | undefined): string {

@@ -3,7 +3,7 @@
 // over the unix socket), and every case that libpq can express is also run through psql (libpq 15)
 // with the same parameters: our outcome must equal libpq's.
 import assert from "node:assert/strict";
-import { createDriver } from "../adapters/postgres.ts";
+import { createDriver, type TlsEvent } from "../adapters/postgres.ts";
 import type { SslMode } from "../src/config/types.ts";
 import { DatabaseConnection } from "../mod.ts";
 import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
@@ -467,6 +467,78 @@ Deno.test("no key or password in any error, log, health output or printout", asy
   const text = seen.join("\n");
   for (const secret of secrets) assert.ok(!text.includes(secret), "a secret leaked");
   assert.ok(!/PRIVATE KEY-----/.test(text), "a private key leaked");
+});
+
+Deno.test("the TLS observer hears each attempt, what each negotiation verified, and each fallback", async () => {
+  const f = await shared();
+  const { ca, otherCa } = f.certs;
+  /** The events of one validateConnection, in a compact form. */
+  async function observed(client: Client, observe?: (e: TlsEvent) => void): Promise<string[]> {
+    const events: TlsEvent[] = [];
+    await using db = new DatabaseConnection({
+      postgres: {
+        host: "127.0.0.1",
+        port: f.on.port,
+        user: "postgres",
+        dbname: "postgres",
+        health_check_interval: 0,
+        pool_max: 1, // one connection, so one sequence of events
+        ...client,
+      },
+    }, {
+      driver: (config) =>
+        createDriver(config, {
+          observeTls: (e) => {
+            events.push(e);
+            observe?.(e);
+          },
+        }),
+      logger: false,
+    });
+    await db.validateConnection();
+    return events.map((e) => {
+      if (e.type === "attempt") return `attempt ${e.attempt} (${e.sslmode})`;
+      if (e.type === "fallback") return `fallback ${e.from} → ${e.to} (${e.error.code})`;
+      const n = e.negotiation;
+      // The chain's reason depends on what the server sends (SELF_SIGNED_CERT_IN_CHAIN with the CA, ...).
+      const tls = /^TLSv1\.[23]$/.test(n.protocol ?? "") && n.cipher ? "TLS" : `${n.protocol} ${n.cipher}`;
+      return `negotiation ${n.answer} ${tls} chain=${n.chain}${n.chainError ? " (why)" : ""} ` +
+        `hostname=${n.hostname} roots=${n.roots} subject=${n.certificate?.subject} error=${n.error?.code}`;
+    });
+  }
+  assert.deepEqual(await observed({ sslmode: "verify-full", sslrootcert: ca.certPath, host: "localhost" }), [
+    "attempt TLS (verify-full)",
+    "negotiation S TLS chain=verified hostname=verified roots=sslrootcert subject=CN=localhost error=undefined",
+  ]);
+  assert.deepEqual(await observed({ sslmode: "require" }), [
+    "attempt TLS (require)",
+    "negotiation S TLS chain=unchecked hostname=unchecked roots=undefined subject=CN=localhost error=undefined",
+  ]);
+  // libpq's prefer: the handshake's verdict fails, the plaintext attempt follows.
+  assert.deepEqual(await observed({ sslmode: "prefer", sslrootcert: otherCa.certPath }), [
+    "attempt TLS (prefer)",
+    "negotiation S TLS chain=failed (why) hostname=unchecked roots=sslrootcert " +
+    "subject=CN=localhost error=SSL_CERT_UNTRUSTED",
+    "fallback TLS → plaintext (SSL_CERT_UNTRUSTED)",
+    "attempt plaintext (prefer)",
+  ]);
+  // libpq's allow: plaintext first; the server's refusal brings the TLS attempt.
+  await serve(f.on, { hba: HBA.hostsslOnly });
+  try {
+    assert.deepEqual(await observed({ sslmode: "allow" }), [
+      "attempt plaintext (allow)",
+      "fallback plaintext → TLS (28000)",
+      "attempt TLS (allow)",
+      "negotiation S TLS chain=unchecked hostname=unchecked roots=undefined subject=CN=localhost error=undefined",
+    ]);
+  } finally {
+    await serve(f.on, { hba: HBA.any });
+  }
+  // An observer that throws changes nothing for the connection.
+  const events = await observed({ sslmode: "verify-full", sslrootcert: ca.certPath }, () => {
+    throw new Error("observer bug");
+  });
+  assert.equal(events.length, 2);
 });
 
 Deno.test("clean up the shared clusters", async () => {
