@@ -1,19 +1,18 @@
 /**
- * The doctor's network probes, one step each: resolve the host, open TCP,
- * ask for TLS the way PostgreSQL does (an SSLRequest, then the handshake) and
- * look at the certificate. Each returns a {@linkcode Step}; a failed step
- * carries the cause and the fix.
+ * The doctor's network probes that come before TLS, one step each: resolve the host and open TCP. TLS
+ * and everything after are the adapter's own connection (see `tls.ts`). Each returns a
+ * {@linkcode Step}; a failed step carries the cause and the fix.
  *
  * @module
  */
 
 import { lookup } from "node:dns/promises";
-import { readFile } from "node:fs/promises";
 import net from "node:net";
-import tls from "node:tls";
-import { advise, type Failure } from "../src/doctor/advice.ts";
-import type { Finding, Step, StepName } from "../src/doctor/types.ts";
+import { advise, type Failure } from "./advice.ts";
+import type { Step, StepName } from "./types.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
+import type { ErrorCode } from "../src/error_codes.ts";
+import { DatabaseConnectionError } from "../src/errors.ts";
 import { redactText } from "../src/redact.ts";
 
 /**
@@ -34,17 +33,19 @@ export interface ProbeContext {
   port: number;
 }
 
-class Timeout extends Error {
-  code = "TIMEOUT";
-}
-
-/** `promise`, or a rejection with a `TIMEOUT` code after `ms`. */
+/** `promise`, or a `CONNECT_TIMEOUT` rejection after `ms`, as a connection attempt gets. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = () =>
+    new DatabaseConnectionError(`${what}: no answer within connect_timeout (${ms / 1000} s)`, {
+      code: "CONNECT_TIMEOUT" satisfies ErrorCode,
+      retryable: true,
+      reachedServer: false,
+    });
   try {
     return await Promise.race([
       promise,
-      new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Timeout(`${what} timed out`)), ms)),
+      new Promise<never>((_, reject) => timer = setTimeout(() => reject(timeout()), ms)),
     ]);
   } finally {
     clearTimeout(timer);
@@ -65,12 +66,12 @@ export function failed(
   name: StepName,
   error: unknown,
   detail?: string,
-  certificate?: Failure["certificate"],
+  tls?: Failure["tls"],
 ): Step {
   const e = error as { code?: unknown; message?: unknown };
   const code = typeof e?.code === "string" ? e.code : undefined;
   const message = redactText(typeof e?.message === "string" ? e.message : String(error));
-  const { cause, fix } = advise({ step: name, code, message, host: ctx.host, port: ctx.port, certificate }, ctx.config);
+  const { cause, fix } = advise({ step: name, code, message, host: ctx.host, port: ctx.port, tls }, ctx.config);
   return {
     name,
     status: "fail",
@@ -100,7 +101,11 @@ export async function dnsStep(ctx: ProbeContext): Promise<{ step: Step; addresse
   }
   const t = performance.now();
   try {
-    const found = await within(lookup(host, { all: true, verbatim: true }), ctx.config.connect_timeout, "DNS lookup");
+    const found = await within(
+      lookup(host, { all: true, verbatim: true }),
+      ctx.config.connect_timeout,
+      `DNS lookup of ${host}`,
+    );
     const addresses = found.map((a) => a.address);
     return {
       step: {
@@ -118,19 +123,21 @@ export async function dnsStep(ctx: ProbeContext): Promise<{ step: Step; addresse
 }
 
 /**
- * Opens TCP to the first address that answers (a Unix socket for a directory host).
+ * Opens TCP to the first address that answers (a Unix socket for a directory host), then closes it:
+ * the connection itself is the adapter's, in the steps that follow.
  *
  * @example
  * ```ts ignore
- * const { step, socket } = await tcpStep(ctx, addresses);
+ * const step = await tcpStep(ctx, addresses);
  * ```
  */
-export async function tcpStep(ctx: ProbeContext, addresses: string[]): Promise<{ step: Step; socket?: net.Socket }> {
+export async function tcpStep(ctx: ProbeContext, addresses: string[]): Promise<Step> {
   let lastError: unknown;
   const t = performance.now();
   for (const address of addresses) {
+    const where = address.startsWith("/") ? `${address}/.s.PGSQL.${ctx.port}` : `${address}:${ctx.port}`;
     const socket = address.startsWith("/")
-      ? net.connect({ path: `${address}/.s.PGSQL.${ctx.port}` })
+      ? net.connect({ path: where })
       : net.connect({ host: address, port: ctx.port });
     try {
       await within(
@@ -139,216 +146,21 @@ export async function tcpStep(ctx: ProbeContext, addresses: string[]): Promise<{
           socket.once("error", reject);
         }),
         ctx.config.connect_timeout,
-        `TCP connect to ${address}:${ctx.port}`,
+        `TCP connect to ${where}`,
       );
-      socket.removeAllListeners("error");
-      socket.on("error", () => {}); // reported by the step that reads from it
-      const where = address.startsWith("/") ? `${address}/.s.PGSQL.${ctx.port}` : `${address}:${ctx.port}`;
-      return {
-        step: { name: "tcp", status: "ok", detail: `connected to ${where}`, ms: performance.now() - t },
-        socket,
-      };
+      return { name: "tcp", status: "ok", detail: `connected to ${where}`, ms: performance.now() - t };
     } catch (error) {
-      socket.destroy();
       lastError = error;
+    } finally {
+      socket.on("error", () => {}); // an error after the verdict (a reset while closing) changes nothing
+      socket.destroy();
     }
   }
   const e = lastError as { code?: string; message?: string };
-  const detail = e?.code === "TIMEOUT"
+  const detail = e?.code === "CONNECT_TIMEOUT"
     ? `no answer within connect_timeout (${ctx.config.connect_timeout / 1000} s)`
     : e?.code === "ECONNREFUSED"
     ? "connection refused (ECONNREFUSED)"
     : undefined;
-  return { step: failed(ctx, "tcp", lastError, detail) };
-}
-
-/** The answer to an SSLRequest: `S`, `N`, or why there was none. */
-async function sslRequest(socket: net.Socket, ms: number): Promise<"S" | "N"> {
-  const request = new Uint8Array(8);
-  const view = new DataView(request.buffer);
-  view.setInt32(0, 8);
-  view.setInt32(4, 80877103); // PostgreSQL's SSLRequest code
-  const answer = new Promise<"S" | "N">((resolve, reject) => {
-    const cleanup = () => {
-      socket.off("data", onData);
-      socket.off("close", onClose);
-      socket.off("error", onError);
-    };
-    const onData = (chunk: Uint8Array) => {
-      cleanup();
-      const first = String.fromCharCode(chunk[0]);
-      if (first === "S" || first === "N") return resolve(first);
-      const what = first === "E"
-        ? "it answered the TLS request with an error (a server older than 7.2?)"
-        : `it answered ${JSON.stringify(first)}`;
-      reject(Object.assign(new Error(what), { code: "NOT_POSTGRES" }));
-    };
-    const onClose = () => {
-      cleanup();
-      reject(Object.assign(new Error("it closed the connection without answering"), { code: "NOT_POSTGRES" }));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    socket.on("data", onData);
-    socket.once("close", onClose);
-    socket.once("error", onError);
-  });
-  socket.write(request);
-  return await within(answer, ms, "the answer to the TLS request");
-}
-
-/** PEM text from a file path or inline PEM; `undefined` for unset or `system`. */
-async function pem(value: string | undefined): Promise<string | undefined> {
-  if (value === undefined || value === "system") return undefined;
-  return value.includes("-----BEGIN") ? value : await readFile(value, "utf8");
-}
-
-/** A certificate's distinguished name as `CN=localhost, O=...`. */
-function dn(name: Record<string, unknown> | undefined): string | undefined {
-  if (!name) return undefined;
-  const parts = Object.entries(name).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : v}`);
-  return parts.length ? parts.join(", ") : undefined;
-}
-
-/**
- * TLS the way PostgreSQL negotiates it, judged by `sslmode`: the protocol and
- * cipher, the certificate's subject, names, issuer and expiry, and whether it
- * is trusted and issued for the host. Closes `socket`.
- *
- * @example
- * ```ts ignore
- * const { step, findings } = await tlsStep(ctx, socket);
- * ```
- */
-export async function tlsStep(ctx: ProbeContext, socket: net.Socket): Promise<{ step: Step; findings: Finding[] }> {
-  const { config, host } = ctx;
-  const mode = config.sslmode;
-  const findings: Finding[] = [];
-  if (mode === "disable" || mode === "allow") {
-    socket.destroy();
-    const why = mode === "disable"
-      ? "sslmode=disable: no TLS"
-      : "sslmode=allow: plaintext first, TLS only if the server insists";
-    return { step: { name: "tls", status: "skip", detail: why }, findings };
-  }
-  const t = performance.now();
-  let secure: tls.TLSSocket | undefined;
-  try {
-    const answer = await sslRequest(socket, config.connect_timeout);
-    if (answer === "N") {
-      socket.destroy();
-      if (mode === "prefer") {
-        return {
-          step: { name: "tls", status: "ok", detail: "the server does not offer TLS: plaintext (sslmode=prefer)" },
-          findings,
-        };
-      }
-      const error = Object.assign(new Error("the server does not accept TLS"), { code: "SERVER_NO_TLS" });
-      return {
-        step: failed(ctx, "tls", error, `the server does not accept TLS, and sslmode=${mode} requires it`),
-        findings,
-      };
-    }
-    const [ca, cert, key] = await Promise.all([
-      pem(config.sslrootcert),
-      pem(config.sslcert),
-      pem(config.sslkey?.reveal()),
-    ]);
-    secure = tls.connect({
-      socket,
-      ...(net.isIP(host) || host.startsWith("/") ? {} : { servername: host }),
-      ...(ca ? { ca: [ca] } : {}),
-      ...(cert && key ? { cert, key, passphrase: config.sslpassword?.reveal() } : {}),
-      rejectUnauthorized: false, // judged below, so the report can say what is wrong with the certificate
-    });
-    const s = secure;
-    await within(
-      new Promise<void>((resolve, reject) => {
-        s.once("secureConnect", resolve);
-        s.once("error", reject);
-      }),
-      config.connect_timeout,
-      "the TLS handshake",
-    );
-    const peer = s.getPeerCertificate(false) as tls.PeerCertificate | undefined;
-    const cipher = s.getCipher();
-    const protocol = s.getProtocol() ?? "TLS";
-    const names = (peer?.subjectaltname ?? "").split(",").map((n) => n.trim().replace(/^(DNS|IP Address):/, "")).filter(
-      Boolean,
-    );
-    const validTo = peer?.valid_to ? new Date(peer.valid_to) : undefined;
-    const daysLeft = validTo ? Math.floor((validTo.getTime() - Date.now()) / 86_400_000) : undefined;
-    const certificate = {
-      subject: dn(peer?.subject as unknown as Record<string, unknown>),
-      issuer: dn(peer?.issuer as unknown as Record<string, unknown>),
-      names,
-      validTo: validTo?.toISOString().slice(0, 10),
-    };
-    // Deno reports a name mismatch (against the servername, or "localhost" without one) as an authorization
-    // error too; the chain is trusted then, and the name is checked below against the host actually dialled.
-    const trusted = s.authorized || String(s.authorizationError) === "ERR_TLS_CERT_ALTNAME_INVALID";
-    const trustError = trusted ? undefined : String(s.authorizationError ?? "CERT_UNTRUSTED");
-    const identityError = host.startsWith("/") ? undefined : peer ? tls.checkServerIdentity(host, peer) : undefined;
-    const data = {
-      protocol,
-      cipher: cipher?.name,
-      ...certificate,
-      daysLeft,
-      fingerprint256: peer?.fingerprint256,
-      trusted,
-      trustError,
-      hostMatches: identityError === undefined,
-    };
-    s.destroy();
-    const about =
-      `certificate ${certificate.subject ?? "(no subject)"}${names.length ? ` for ${names.join(", ")}` : ""}, ` +
-      `issued by ${certificate.issuer ?? "?"}, expires ${certificate.validTo ?? "?"}` +
-      (daysLeft === undefined ? "" : daysLeft < 0 ? " (EXPIRED)" : ` (in ${daysLeft} days)`);
-    const head = `${protocol}, ${cipher?.name ?? "?"}; ${about}`;
-    // libpq checks the chain whenever sslrootcert is set, in every mode that uses TLS; prefer then falls back
-    // to plaintext, so for prefer an untrusted certificate is only reported.
-    const verify = mode === "verify-ca" || mode === "verify-full" || (mode === "require" && ca !== undefined);
-    if (verify && !trusted) {
-      const code = trustError!;
-      return {
-        step: { ...failed(ctx, "tls", { code, message: code }, `${head}; not trusted (${code})`, certificate), data },
-        findings,
-      };
-    }
-    if (mode === "verify-full" && identityError) {
-      const error = { code: "HOSTNAME_MISMATCH", message: identityError.message };
-      return { step: { ...failed(ctx, "tls", error, `${head}; not issued for ${host}`, certificate), data }, findings };
-    }
-    if (daysLeft !== undefined && daysLeft < 30) {
-      findings.push({
-        level: "warn",
-        key: "sslmode",
-        message: daysLeft < 0
-          ? `the server's certificate expired on ${certificate.validTo}`
-          : `the server's certificate expires in ${daysLeft} days (${certificate.validTo})`,
-        fix: "renew the server's certificate (ssl_cert_file) and reload the server",
-      });
-    }
-    const verdict = mode === "verify-full"
-      ? `trusted, issued for ${host}`
-      : verify
-      ? `trusted (sslmode=${mode} does not check the host name)`
-      : ca !== undefined && !trusted
-      ? `not trusted (${data.trustError}): sslmode=prefer falls back to plaintext`
-      : `not verified (sslmode=${mode} without sslrootcert)`;
-    return {
-      step: { name: "tls", status: "ok", detail: `${head}; ${verdict}`, ms: performance.now() - t, data },
-      findings,
-    };
-  } catch (error) {
-    secure?.destroy();
-    socket.destroy();
-    const e = error as { code?: string };
-    const detail = e?.code === "TIMEOUT"
-      ? `no answer to the TLS request within connect_timeout (${config.connect_timeout / 1000} s)`
-      : undefined;
-    return { step: failed(ctx, "tls", error, detail), findings };
-  }
+  return failed(ctx, "tcp", lastError, detail);
 }

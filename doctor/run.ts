@@ -6,21 +6,22 @@
  * @module
  */
 
-import { NODE_RUNTIME } from "../adapters/runtime_node.ts";
-import { configEntries } from "../src/doctor/config_table.ts";
-import { poolFindings, riskWarnings } from "../src/doctor/checks.ts";
-import { formatMs } from "../src/doctor/format.ts";
-import type { DoctorReport, Finding, HostReport, ServerFacts, Step } from "../src/doctor/types.ts";
+import type { TlsEvent } from "../adapters/postgres_tls.ts";
 import { DEFAULT_CONFIG_FILE, loadConfig } from "../src/config/load.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import { isUrl, redactUrl } from "../src/config/url.ts";
-import type { Driver, DriverConnection } from "../src/contracts.ts";
-import { ConfigError, DatabaseConnectionError } from "../src/errors.ts";
+import { singleConnector } from "../src/connect.ts";
 import { matchesAttrs } from "../src/connect_hosts.ts";
-import { resolveDriver } from "../src/runtime.ts";
-
-const platform = NODE_RUNTIME.platform;
-import { dnsStep, failed, type ProbeContext, tcpStep, tlsStep } from "./probe.ts";
+import type { Driver, DriverConnection } from "../src/contracts.ts";
+import { ConfigError, type ConfigIssue } from "../src/errors.ts";
+import { poolFindings, riskWarnings } from "./checks.ts";
+import { configEntries } from "./config_table.ts";
+import { formatMs } from "./format.ts";
+import { dnsStep, failed, type ProbeContext, tcpStep } from "./probe.ts";
+import { DOCTOR_PLATFORM, fileExists, loadDriver, processEnv } from "./runtime.ts";
+import { authMethod, serverFacts } from "./server.ts";
+import { tlsStep } from "./tls.ts";
+import type { DoctorReport, Finding, HostReport, ServerFacts, Step } from "./types.ts";
 
 /**
  * Options for {@linkcode runDoctor}.
@@ -37,17 +38,6 @@ export interface DoctorOptions {
   samples?: number;
 }
 
-const FACTS = `SELECT current_setting('server_version') AS version,
-  current_setting('max_connections')::int AS max_connections,
-  current_setting('superuser_reserved_connections')::int AS superuser_reserved,
-  coalesce(current_setting('reserved_connections', true), '0')::int AS reserved,
-  (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'client backend') AS in_use,
-  coalesce((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false) AS superuser,
-  coalesce((SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user), -1) AS role_limit,
-  coalesce((SELECT datconnlimit FROM pg_database WHERE datname = current_database()), -1) AS database_limit,
-  current_user AS "user", current_database() AS database, pg_is_in_recovery() AS in_recovery,
-  current_setting('default_transaction_read_only') = 'on' AS read_only`;
-
 /**
  * Checks a configuration file, a URL, or (without `target`) what
  * `loadConfig()` would use. Never throws for a bad configuration or an
@@ -62,47 +52,69 @@ const FACTS = `SELECT current_setting('server_version') AS version,
  * ```
  */
 export async function runDoctor(target?: string, options: DoctorOptions = {}): Promise<DoctorReport> {
-  const env = options.env ?? platform.env?.() ?? {};
+  const env = options.env ?? processEnv();
   const shown = await describeTarget(target, env);
   let config: DatabaseConfig;
   try {
-    config = await loadConfig(target, { env, platform });
+    config = await loadConfig(target, { env, platform: DOCTOR_PLATFORM });
   } catch (error) {
-    const issues = error instanceof ConfigError
-      ? error.issues
-      : [{ path: "database", message: error instanceof Error ? error.message : String(error) }];
-    return {
-      target: shown,
-      ok: false,
-      exitCode: 2,
-      configIssues: [...issues],
-      hosts: [],
-      pool: [],
-      warnings: [],
-      summary: `unhealthy: the configuration is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"})`,
-    };
+    return invalid(shown, error);
   }
   const warnings = riskWarnings(config);
   const hosts: HostReport[] = [];
   let server: ServerFacts | undefined;
-  let driver: Driver | undefined;
+  let driver: Driver;
   let matched = false;
+  // The adapter tells what it decided and saw about TLS; the hosts are checked one after the other.
+  const events: TlsEvent[] = [];
   try {
-    driver = await resolveDriver(config, NODE_RUNTIME);
+    driver = await loadDriver(config, (event) => events.push(event));
   } catch (error) {
-    hosts.push({ host: config.host, port: config.port, ok: false, steps: [failed(ctxOf(config), "auth", error)] });
+    // Certificates and keys are read when the driver is built: a bad one is a configuration problem.
+    if (error instanceof ConfigError) return invalid(shown, error);
+    const ctx = { config, host: config.host, port: config.port };
+    hosts.push({ host: config.host, port: config.port, ok: false, steps: [failed(ctx, "auth", error)] });
+    return summarize(shown, config, hosts, warnings, undefined, false);
   }
-  if (driver) {
-    const targets = config.driver === "pglite" ? [{ host: String(config), port: 0 }] : config.hosts;
-    for (const { host, port } of targets) {
-      const result = await checkHost({ config, host, port }, driver, options.samples ?? 5);
-      hosts.push(result.report);
-      warnings.push(...result.findings);
-      server ??= result.facts;
-      if (result.facts && matches(config, result.facts)) matched = true;
-    }
-    await driver.end?.();
+  const targets = config.driver === "pglite" ? [{ host: String(config), port: 0 }] : config.hosts;
+  for (const { host, port } of targets) {
+    events.length = 0;
+    const result = await checkHost({ config, host, port }, driver, events, options.samples ?? 5);
+    hosts.push(result.report);
+    warnings.push(...result.findings);
+    server ??= result.facts;
+    if (result.facts && matches(config, result.facts)) matched = true;
   }
+  await driver.end?.();
+  return summarize(shown, config, hosts, warnings, server, matched);
+}
+
+/** The report for a configuration that did not load (exit code 2). */
+function invalid(target: string, error: unknown): DoctorReport {
+  const issues: ConfigIssue[] = error instanceof ConfigError
+    ? [...error.issues]
+    : [{ path: "database", message: error instanceof Error ? error.message : String(error) }];
+  return {
+    target,
+    ok: false,
+    exitCode: 2,
+    configIssues: issues,
+    hosts: [],
+    pool: [],
+    warnings: [],
+    summary: `unhealthy: the configuration is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"})`,
+  };
+}
+
+/** The verdict over every host. */
+function summarize(
+  target: string,
+  config: DatabaseConfig,
+  hosts: HostReport[],
+  warnings: Finding[],
+  server: ServerFacts | undefined,
+  matched: boolean,
+): DoctorReport {
   const pool: Finding[] = server && config.driver !== "pglite" ? poolFindings(config, server) : [];
   const reachable = hosts.length > 0 && hosts.every((h) => h.ok);
   // Every host answered, yet none is what target_session_attrs asks for: the application cannot connect.
@@ -119,7 +131,7 @@ export async function runDoctor(target?: string, options: DoctorOptions = {}): P
       failedHost && config.driver !== "pglite" ? `:${failedHost.port}` : ""
     }${failedStep?.cause ? `: ${failedStep.cause}` : ""}`;
   return {
-    target: shown,
+    target,
     ok,
     exitCode: ok ? 0 : 1,
     config: configEntries(config),
@@ -138,10 +150,6 @@ function matches(config: DatabaseConfig, facts: ServerFacts): boolean {
     matchesAttrs(attrs, { inRecovery: facts.inRecovery, readOnly: facts.readOnly === true });
 }
 
-function ctxOf(config: DatabaseConfig): ProbeContext {
-  return { config, host: config.host, port: config.port };
-}
-
 /** What `loadConfig(target)` reads, for the report's first line. */
 async function describeTarget(
   target: string | undefined,
@@ -151,15 +159,20 @@ async function describeTarget(
   const parts: string[] = [];
   if (env.DATABASE_URL) parts.push(`DATABASE_URL=${redactUrl(env.DATABASE_URL)}`);
   if (env.DEWEY_CONFIG) parts.push(`$DEWEY_CONFIG (${env.DEWEY_CONFIG})`);
-  else if (await platform.fileExists?.(DEFAULT_CONFIG_FILE)) parts.push(DEFAULT_CONFIG_FILE);
+  else if (await fileExists(DEFAULT_CONFIG_FILE)) parts.push(DEFAULT_CONFIG_FILE);
   if (Object.keys(env).some((k) => k.startsWith("PG") && env[k])) parts.push("PG* variables");
   return parts.length ? parts.join(" + ") : "defaults (no DATABASE_URL, $DEWEY_CONFIG or config/dewey.yaml)";
 }
 
-/** The steps for one host; `facts` when the server answered. */
+/**
+ * The steps for one host; `facts` when the server answered. DNS and TCP are the doctor's own probes;
+ * TLS, authentication and the rest are one connection made the way the pool makes it, and the TLS step
+ * reports what the adapter told `events` about it.
+ */
 async function checkHost(
   ctx: ProbeContext,
   driver: Driver,
+  events: readonly TlsEvent[],
   samples: number,
 ): Promise<{ report: HostReport; findings: Finding[]; facts?: ServerFacts }> {
   const steps: Step[] = [];
@@ -170,53 +183,44 @@ async function checkHost(
     facts,
   });
   const embedded = driver.remote === false;
-  if (!embedded && driver.name === "postgres") {
+  const network = !embedded && driver.name === "postgres";
+  if (network) {
     const dns = await dnsStep(ctx);
     steps.push(dns.step);
     if (dns.step.status === "fail") return report();
     const tcp = await tcpStep(ctx, dns.addresses);
-    steps.push(tcp.step);
-    if (!tcp.socket) return report();
-    const tlsResult = await tlsStep(ctx, tcp.socket);
-    steps.push(tlsResult.step);
-    findings.push(...tlsResult.findings);
-    if (tlsResult.step.status === "fail") return report();
+    steps.push(tcp);
+    if (tcp.status === "fail") return report();
   }
   const name = embedded ? "open" : "auth";
   const t = performance.now();
-  let conn: DriverConnection;
-  const ctl = new AbortController();
-  // PGlite's first open runs initdb: allow it more than a network connection gets.
-  const limit = embedded ? Math.max(ctx.config.connect_timeout, 60_000) : ctx.config.connect_timeout;
-  const timer = setTimeout(() => {
-    ctl.abort(
-      new DatabaseConnectionError(`no connection within connect_timeout (${limit / 1000} s)`, {
-        code: "CONNECT_TIMEOUT",
-      }),
-    );
-  }, limit);
+  let conn: DriverConnection | undefined;
+  let error: unknown;
   try {
-    conn = await driver.connect({
-      config: ctx.config,
-      host: ctx.host,
-      port: ctx.port,
-      signal: ctl.signal,
-      onClose: () => {},
-    });
-  } catch (error) {
-    steps.push(failed(ctx, name, ctl.signal.aborted ? ctl.signal.reason : error));
+    conn = await connect(ctx, driver);
+  } catch (e) {
+    error = e;
+  }
+  let ms = performance.now() - t;
+  if (network) {
+    const tls = tlsStep(ctx, events, error);
+    steps.push(tls.step);
+    findings.push(...tls.findings);
+    ms -= tls.step.ms ?? 0;
+    if (tls.step.status === "fail") return report();
+  }
+  if (!conn) {
+    steps.push(failed(ctx, name, error));
     return report();
-  } finally {
-    clearTimeout(timer);
   }
   try {
     const how = embedded
       ? `embedded PGlite, ${ctx.config.data_dir === undefined ? "in memory" : `data directory ${ctx.config.data_dir}`}`
       : `as user ${ctx.config.user} to database ${ctx.config.dbname}${await authMethod(conn)}`;
-    steps.push({ name, status: "ok", detail: how, ms: performance.now() - t });
+    steps.push({ name, status: "ok", detail: how, ms });
     let facts: ServerFacts | undefined;
     try {
-      facts = toFacts((await conn.query(FACTS)).rows[0]);
+      facts = await serverFacts(conn);
       const role = facts.inRecovery ? "a standby (read-only)" : "a primary";
       const tls = conn.info.tls ? `, TLS ${conn.info.tls.protocol ?? "on"}` : conn.info.tls === null ? ", no TLS" : "";
       steps.push({
@@ -261,30 +265,7 @@ async function checkHost(
   }
 }
 
-/** `, scram-sha-256` from PostgreSQL 16's `system_user`; empty when unknown (older servers, trust). */
-async function authMethod(conn: DriverConnection): Promise<string> {
-  try {
-    const { rows } = await conn.query("SELECT system_user AS s");
-    const s = rows[0]?.s;
-    return typeof s === "string" ? `, authenticated by ${s.split(":")[0]}` : ", no password asked (trust)";
-  } catch {
-    return "";
-  }
-}
-
-function toFacts(row: Record<string, unknown>): ServerFacts {
-  return {
-    version: String(row.version),
-    maxConnections: Number(row.max_connections),
-    superuserReserved: Number(row.superuser_reserved),
-    reserved: Number(row.reserved),
-    inUse: Number(row.in_use),
-    superuser: row.superuser === true,
-    roleLimit: Number(row.role_limit),
-    databaseLimit: Number(row.database_limit),
-    user: String(row.user),
-    database: String(row.database),
-    inRecovery: row.in_recovery === true,
-    readOnly: row.read_only === true,
-  };
+/** One connection, opened as the pool opens it (bounded by connect_timeout, or the embedded start limit). */
+function connect(ctx: ProbeContext, driver: Driver): Promise<DriverConnection> {
+  return singleConnector(driver, ctx.config, ctx)(new AbortController().signal, () => {});
 }

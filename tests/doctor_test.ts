@@ -1,8 +1,7 @@
 // `deno task doctor` as a subprocess against healthy and broken targets: the report, the exit code, no secrets.
 import assert from "node:assert/strict";
-import { isLocalHost, poolFindings, riskWarnings } from "../src/doctor/checks.ts";
+import { isLocalHost, poolFindings, riskWarnings } from "../doctor/checks.ts";
 import { parseConfig } from "../src/config/parse.ts";
-import { makeCerts } from "./helpers/certs.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { TEST_URL } from "./helpers/db.ts";
 import { freePort, silentServer } from "./helpers/net.ts";
@@ -21,7 +20,7 @@ interface Run {
 
 async function doctor(args: string[], env: Record<string, string> = {}, cwd = ROOT): Promise<Run> {
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}doctor.ts`, ...args],
+    args: ["run", "-A", `${ROOT}doctor/mod.ts`, ...args],
     cwd,
     env: { ...BASE_ENV, NO_COLOR: "1", ...env },
     clearEnv: true,
@@ -97,7 +96,7 @@ Deno.test("doctor: a server that accepts TCP and never answers times out at the 
   const steps = json(run).hosts[0].steps;
   assert.deepEqual(steps.map((s: { status: string }) => s.status), ["skip", "ok", "fail"]);
   assert.equal(steps[2].name, "tls");
-  assert.equal(steps[2].code, "TIMEOUT");
+  assert.equal(steps[2].code, "CONNECT_TIMEOUT");
   assert.match(steps[2].detail, /no answer to the TLS request within connect_timeout \(1 s\)/);
   assert.match(steps[2].cause, /may not be PostgreSQL/);
   assert.ok(silent.accepted >= 1);
@@ -149,48 +148,6 @@ Deno.test("doctor: wrong password and pg_hba rejection explained; no password ev
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("doctor: TLS report, a certificate from the wrong root, and one for another name", async () => {
-  await using certs = await makeCerts();
-  await using pg = await startCluster({
-    settings: { ssl: true, ssl_cert_file: certs.server.certPath, ssl_key_file: certs.server.keyPath },
-  });
-  const url = (root: string) =>
-    `postgres://postgres@127.0.0.1:${pg.port}/postgres?sslmode=verify-full&sslrootcert=${root}&connect_timeout=5`;
-
-  const good = await doctor([url(certs.ca.certPath)]);
-  assert.equal(good.code, 0, good.out + good.err);
-  assert.match(good.out, /✓ tls {6}TLSv1\.[23], \S+; certificate CN=localhost for localhost, 127\.0\.0\.1, ::1, /);
-  assert.match(
-    good.out,
-    /issued by CN=dewey test CA, expires \d{4}-\d\d-\d\d \(in \d+ days\); trusted, issued for 127\.0\.0\.1/,
-  );
-  assert.match(good.out, /✓ server {3}PostgreSQL \d+.*, TLS TLSv1\.[23]/);
-
-  const wrongRoot = await doctor([url(certs.otherCa.certPath)]);
-  assert.equal(wrongRoot.code, 1, wrongRoot.out + wrongRoot.err);
-  assert.match(wrongRoot.out, /✗ tls .*not trusted \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
-  assert.match(
-    wrongRoot.out,
-    /cause: the server's certificate, issued by CN=dewey test CA, is not signed by a root in/,
-  );
-  assert.match(wrongRoot.out, /fix: {3}set sslrootcert to the CA certificate that issued/);
-  assert.doesNotMatch(wrongRoot.out, /auth {5}/);
-
-  // PostgreSQL reloads its certificate on SIGHUP.
-  await pg.configure({
-    settings: { ssl_cert_file: certs.serverOther.certPath, ssl_key_file: certs.serverOther.keyPath },
-  });
-  await pg.reload();
-  const otherName = await doctor([url(certs.ca.certPath), "--json"]);
-  assert.equal(otherName.code, 1, otherName.out + otherName.err);
-  const tls = json(otherName).hosts[0].steps.find((s: { name: string }) => s.name === "tls");
-  assert.equal(tls.status, "fail");
-  assert.equal(tls.code, "HOSTNAME_MISMATCH");
-  assert.equal(tls.data.subject, "CN=other.example");
-  assert.equal(tls.data.trusted, true);
-  assert.match(tls.cause, /the server's certificate is for other\.example, not 127\.0\.0\.1/);
 });
 
 Deno.test("doctor: an invalid config file exits 2 naming key, problem and line; bad arguments exit 2", async () => {

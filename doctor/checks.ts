@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { DatabaseConfig } from "../config/types.ts";
+import { effectiveSslMode } from "../adapters/postgres_tls.ts";
+import type { DatabaseConfig } from "../src/config/types.ts";
 import type { Finding, ServerFacts } from "./types.ts";
 
 /**
@@ -43,7 +44,7 @@ const WEAK_TLS: Record<string, string> = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config/parse.ts";
+ * import { parseConfig } from "../src/config/parse.ts";
  * import { riskWarnings } from "./checks.ts";
  * const found = riskWarnings(parseConfig("postgres://app@db.example.com/app?sslmode=require", { env: {} }));
  * assert(found.some((f) => f.key === "sslmode") && found.some((f) => f.key === "connect_timeout"));
@@ -63,13 +64,13 @@ export function riskWarnings(config: DatabaseConfig): Finding[] {
     return found;
   }
   const remote = config.hosts.map((h) => h.host).filter((h) => !isLocalHost(h));
-  if (remote.length && config.sslmode !== "verify-full") {
+  // What the adapter applies: sslrootcert=system left at the default sslmode means verify-full.
+  const sslmode = config.driver === "postgres" ? effectiveSslMode(config) : config.sslmode;
+  if (remote.length && sslmode !== "verify-full") {
     found.push({
       level: "warn",
       key: "sslmode",
-      message: `sslmode=${config.sslmode} (${src.sslmode ?? "default"}) for ${remote.join(", ")}: ${
-        WEAK_TLS[config.sslmode]
-      }`,
+      message: `sslmode=${sslmode} (${src.sslmode ?? "default"}) for ${remote.join(", ")}: ${WEAK_TLS[sslmode]}`,
       fix: "use sslmode=verify-full, with sslrootcert set to the CA that issued the server's certificate",
     });
   }
@@ -103,7 +104,7 @@ export function riskWarnings(config: DatabaseConfig): Finding[] {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config/parse.ts";
+ * import { parseConfig } from "../src/config/parse.ts";
  * import { poolFindings } from "./checks.ts";
  * const config = parseConfig("postgres://app@db/app?pool_max=150", { env: {} });
  * const facts = { version: "16.4", maxConnections: 100, superuserReserved: 3, reserved: 0, inUse: 4, superuser: false,

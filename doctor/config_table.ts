@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { DatabaseConfig } from "../config/types.ts";
-import { Secret } from "../redact.ts";
+import type { DatabaseConfig } from "../src/config/types.ts";
+import { Secret } from "../src/redact.ts";
 import type { ConfigEntry } from "./types.ts";
 
 /** Keys holding milliseconds. */
@@ -58,7 +58,7 @@ export function formatDuration(ms: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { parseConfig } from "../config/parse.ts";
+ * import { parseConfig } from "../src/config/parse.ts";
  * import { configEntries } from "./config_table.ts";
  * const entries = configEntries(parseConfig("postgres://app:hunter2@db/shop?connect_timeout=5", { env: {} }));
  * const get = (k: string) => entries.find((e) => e.key === k);

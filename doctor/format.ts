@@ -4,7 +4,7 @@
  * @module
  */
 
-import { redactText } from "../redact.ts";
+import { redactText } from "../src/redact.ts";
 import type { DoctorReport, Finding, Step } from "./types.ts";
 
 const MARK: Record<Step["status"] | Finding["level"], string> = {

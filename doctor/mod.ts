@@ -28,20 +28,12 @@
  * @module
  */
 
-import { formatReport } from "./src/doctor/format.ts";
-import { type DoctorOptions, runDoctor } from "./doctor/run.ts";
+import { formatReport } from "./format.ts";
+import { type DoctorOptions, runDoctor } from "./run.ts";
 
 export { formatReport, runDoctor };
 export type { DoctorOptions };
-export type {
-  ConfigEntry,
-  DoctorReport,
-  Finding,
-  HostReport,
-  ServerFacts,
-  Step,
-  StepName,
-} from "./src/doctor/types.ts";
+export type { ConfigEntry, DoctorReport, Finding, HostReport, ServerFacts, Step, StepName } from "./types.ts";
 
 const USAGE = `usage: deno task doctor [config.yaml | postgres://... | pglite://...] [--json]
 

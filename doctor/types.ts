@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConfigIssue } from "../errors.ts";
+import type { ConfigIssue } from "../src/errors.ts";
 
 /**
  * A step of connecting to one host, in order: `dns`, `tcp`, `tls`, `auth`,
