@@ -152,20 +152,14 @@ export function poolFindings(config: DatabaseConfig, facts: ServerFacts): Findin
       });
     }
   }
-  if (facts.roleLimit >= 0 && max > facts.roleLimit) {
+  const limited = [["role", facts.user, facts.roleLimit], ["database", facts.database, facts.databaseLimit]] as const;
+  for (const [what, name, limit] of limited) {
+    if (limit < 0 || max <= limit) continue;
     found.push({
       level: "warn",
       key: "pool_max",
-      message: `pool_max ${max} is more than role ${facts.user}'s CONNECTION LIMIT ${facts.roleLimit}`,
-      fix: `lower pool_max, or ALTER ROLE ${facts.user} CONNECTION LIMIT ${max}`,
-    });
-  }
-  if (facts.databaseLimit >= 0 && max > facts.databaseLimit) {
-    found.push({
-      level: "warn",
-      key: "pool_max",
-      message: `pool_max ${max} is more than database ${facts.database}'s CONNECTION LIMIT ${facts.databaseLimit}`,
-      fix: `lower pool_max, or ALTER DATABASE ${facts.database} CONNECTION LIMIT ${max}`,
+      message: `pool_max ${max} is more than ${what} ${name}'s CONNECTION LIMIT ${limit}`,
+      fix: `lower pool_max, or ALTER ${what.toUpperCase()} ${name} CONNECTION LIMIT ${max}`,
     });
   }
   if (config.pool_min > allowed) {
