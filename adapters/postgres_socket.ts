@@ -27,7 +27,23 @@ export interface SocketRequest {
 export type SocketFactory = (request: SocketRequest) => Promise<unknown>;
 
 /**
- * Dials `host:port` over TCP; resolves once connected.
+ * The Unix-domain socket a directory `host` names for `port`, as libpq builds it
+ * (`/run/postgresql/.s.PGSQL.5432`); `undefined` for a host name or an address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unixSocketPath } from "./postgres_socket.ts";
+ * assert(unixSocketPath("/run/postgresql", 5432) === "/run/postgresql/.s.PGSQL.5432");
+ * assert(unixSocketPath("db.example.com", 5432) === undefined);
+ * ```
+ */
+export function unixSocketPath(host: string, port: number): string | undefined {
+  return host.startsWith("/") ? `${host.replace(/\/+$/, "")}/.s.PGSQL.${port}` : undefined;
+}
+
+/**
+ * Dials `host:port` over TCP, or the Unix-domain socket in directory `host`; resolves once connected.
  *
  * @example
  * ```ts ignore
@@ -44,10 +60,13 @@ export function openSocket(request: SocketRequest): Promise<net.Socket> {
       socket.off("error", onError);
       signal.removeEventListener("abort", onAbort);
     };
+    const path = unixSocketPath(host, port);
     const onConnect = () => {
       cleanup();
-      socket.setNoDelay(true);
-      if (request.keepalives) socket.setKeepAlive(true, request.keepalivesIdle);
+      if (!path) {
+        socket.setNoDelay(true);
+        if (request.keepalives) socket.setKeepAlive(true, request.keepalivesIdle);
+      }
       resolve(socket);
     };
     const onError = (error: Error & { code?: string }) => {
@@ -70,6 +89,7 @@ export function openSocket(request: SocketRequest): Promise<net.Socket> {
     socket.once("connect", onConnect);
     socket.once("error", onError);
     signal.addEventListener("abort", onAbort, { once: true });
-    socket.connect(port, host);
+    if (path) socket.connect({ path });
+    else socket.connect(port, host);
   });
 }

@@ -8,6 +8,7 @@
 
 import { lookup } from "node:dns/promises";
 import net from "node:net";
+import { unixSocketPath } from "../adapters/postgres_socket.ts";
 import { advise, type Failure } from "./advice.ts";
 import type { Step, StepName } from "./types.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
@@ -135,10 +136,9 @@ export async function tcpStep(ctx: ProbeContext, addresses: string[]): Promise<S
   let lastError: unknown;
   const t = performance.now();
   for (const address of addresses) {
-    const where = address.startsWith("/") ? `${address}/.s.PGSQL.${ctx.port}` : `${address}:${ctx.port}`;
-    const socket = address.startsWith("/")
-      ? net.connect({ path: where })
-      : net.connect({ host: address, port: ctx.port });
+    const path = unixSocketPath(address, ctx.port);
+    const where = path ?? `${address}:${ctx.port}`;
+    const socket = path ? net.connect({ path }) : net.connect({ host: address, port: ctx.port });
     try {
       await within(
         new Promise<void>((resolve, reject) => {

@@ -137,6 +137,15 @@ Deno.test("doctor: wrong password and pg_hba rejection explained; no password ev
     const entry = json(good).config.find((e: { key: string }) => e.key === "password");
     assert.deepEqual(entry, { key: "password", value: "***", source: `env DB_PASSWORD (${file}:7)` });
 
+    // A Unix socket directory as host (trusted by the first hba line): no DNS, no TLS, the adapter connects.
+    const local = await doctor([`postgres://postgres@/postgres?host=${pg.socketDir}&port=${pg.port}`, "--json"]);
+    assert.equal(local.code, 0, local.out + local.err);
+    const steps = json(local).hosts[0].steps;
+    assert.deepEqual(steps.map((s: { status: string }) => s.status), ["skip", "ok", "skip", "ok", "ok", "ok"]);
+    assert.equal(steps[1].detail, `connected to ${pg.socketDir}/.s.PGSQL.${pg.port}`);
+    assert.match(steps[2].detail, /is a Unix-domain socket: no TLS there/);
+    assert.match(steps[4].detail, /, no TLS$/);
+
     const viaUrl = await doctor([pg.url("postgres", "postgres", wrong)]);
     assert.equal(viaUrl.code, 1);
     assert.match(viaUrl.out, /@dewey\/db doctor: postgres:\/\/postgres:\*\*\*@127\.0\.0\.1/);
