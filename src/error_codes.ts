@@ -22,7 +22,8 @@
  * assert(Object.isFrozen(ERROR_CODES));
  * ```
  */
-export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = Object.freeze({
+// Pure: a bundle that never reads the table leaves it out.
+export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = /* @__PURE__ */ Object.freeze({
   // Connecting
   CONNECT_TIMEOUT: "no connection within connect_timeout (DNS, TCP, TLS and the startup together)",
   CONNECTION_CLOSED: "the connection closed before the statement or the startup was done, or was already closed",
