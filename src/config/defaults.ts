@@ -1,6 +1,8 @@
 /**
- * Default values, in the schema's typed form (durations in ms). They match
- * the JSDoc of {@linkcode DatabaseConfig}; `dbname` defaults to the user.
+ * Default values, in the schema's typed form (durations in ms); `dbname`
+ * defaults to the user. The only place defaults are written: the
+ * configuration reference (`deno task docs`) and the doctor read them
+ * through `keys.ts`, which documents every key.
  *
  * @module
  */

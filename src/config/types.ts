@@ -33,23 +33,28 @@ export interface HostPort {
   readonly port: number;
 }
 
-/** A validated, normalised, frozen `database.postgres` configuration. */
+/**
+ * A validated, normalised, frozen `database.postgres` configuration. Each
+ * key's default, accepted values and meaning are in one table
+ * (`src/config/keys.ts`, `src/config/defaults.ts`), rendered as
+ * `docs/configuration.md`.
+ */
 export interface DatabaseConfig {
-  /** Adapter: `postgres` (postgres.js over TCP, default), `neon` (WebSocket), `pglite` (embedded). */
+  /** Adapter: `postgres` (postgres.js over TCP), `neon` (WebSocket), `pglite` (embedded). */
   readonly driver: DriverName;
-  /** First host (`localhost` by default). */
+  /** First host. */
   readonly host: string;
-  /** First port (5432 by default). */
+  /** First port. */
   readonly port: number;
   /** Every host:port to try, in order (libpq host lists). */
   readonly hosts: readonly HostPort[];
-  /** Database name (defaults to `user`). */
+  /** Database name. */
   readonly dbname: string;
-  /** User name (`postgres` by default). */
+  /** User name. */
   readonly user: string;
   /** Password, hidden from every printout. */
   readonly password?: Secret;
-  /** TLS mode, `prefer` by default. */
+  /** TLS mode. */
   readonly sslmode: SslMode;
   /** Root certificate(s): a file path, inline PEM, or `system`. */
   readonly sslrootcert?: string;
@@ -59,47 +64,47 @@ export interface DatabaseConfig {
   readonly sslkey?: Secret;
   /** Passphrase of an encrypted `sslkey` (hidden). */
   readonly sslpassword?: Secret;
-  /** `application_name` reported to the server (`dewey` by default). */
+  /** `application_name` reported to the server. */
   readonly application_name: string;
-  /** Bound on a whole connection attempt (TCP, TLS, startup, auth), ms; default 10 s. */
+  /** Bound on a whole connection attempt (TCP, TLS, startup, auth), ms. */
   readonly connect_timeout: number;
-  /** TCP keepalives on (default true). */
+  /** TCP keepalives on. */
   readonly keepalives: boolean;
-  /** Idle time before the first keepalive probe, ms; default 60 s. */
+  /** Idle time before the first keepalive probe, ms. */
   readonly keepalives_idle: number;
-  /** Server-side `statement_timeout`, ms; unset by default. */
+  /** Server-side `statement_timeout`, ms. */
   readonly statement_timeout?: number;
-  /** Connections opened and kept (default 1). */
+  /** Connections opened and kept. */
   readonly pool_min: number;
-  /** Connections never exceeded (default 10). */
+  /** Connections never exceeded. */
   readonly pool_max: number;
-  /** How long a caller waits for a connection, ms; default 30 s. */
+  /** How long a caller waits for a connection, ms. */
   readonly pool_acquire_timeout: number;
-  /** Idle connections above `pool_min` close after this, ms; default 10 min; 0 = never. */
+  /** Idle connections above `pool_min` close after this, ms; 0 = never. */
   readonly pool_idle_timeout: number;
-  /** Connections are retired after this (with jitter), ms; default 30 min; 0 = never. */
+  /** Connections are retired after this (with jitter), ms; 0 = never. */
   readonly pool_max_lifetime: number;
-  /** Validate a connection idle longer than this before checkout, ms; default 1 s; `false` = never. */
+  /** Validate a connection idle longer than this before checkout, ms; `false` = never. */
   readonly pre_ping: number | false;
-  /** Warn when a connection is held longer than this, ms; 0 (default) = off. */
+  /** Warn when a connection is held longer than this, ms; 0 = off. */
   readonly leak_detection_threshold: number;
-  /** How long `close()` waits for checked-out work, ms; default 10 s. */
+  /** How long `close()` waits for checked-out work, ms. */
   readonly close_timeout: number;
-  /** Health check period, ms; default 300 s; 0 = off. */
+  /** Health check period, ms; 0 = off. */
   readonly health_check_interval: number;
   /** Query whose single value is the schema version, checked at each health check. */
   readonly schema_version_query?: string;
-  /** First reconnect backoff step, ms; default 100 ms. */
+  /** First reconnect backoff step, ms. */
   readonly reconnect_backoff_base: number;
-  /** Largest reconnect backoff step, ms; default 10 s. */
+  /** Largest reconnect backoff step, ms. */
   readonly reconnect_backoff_max: number;
-  /** Named prepared statements (default true; off when `pgbouncer`). */
+  /** Named prepared statements (off when `pgbouncer`). */
   readonly prepare: boolean;
-  /** Behind a transaction-pooling proxy such as PgBouncer (default false). */
+  /** Behind a transaction-pooling proxy such as PgBouncer. */
   readonly pgbouncer: boolean;
-  /** libpq's `target_session_attrs` (default `any`). */
+  /** libpq's `target_session_attrs`. */
   readonly target_session_attrs: TargetSessionAttrs;
-  /** libpq's `load_balance_hosts`: `disable` (default) or `random`. */
+  /** libpq's `load_balance_hosts`. */
   readonly load_balance_hosts: "disable" | "random";
   /** Read replicas for read-only work. */
   readonly replicas: readonly HostPort[];

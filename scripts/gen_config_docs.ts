@@ -1,0 +1,149 @@
+/**
+ * `deno task docs`: writes the generated parts of `docs/configuration.md`
+ * (every key with what it accepts, its default, its `PG*` variable and its
+ * meaning; the `PG*` variables) from the key table (`src/config/keys.ts`),
+ * the defaults, the schema and `src/config/env.ts`. The prose around them is
+ * edited by hand; each generated part sits between two HTML comments.
+ *
+ * `deno task docs --check` (run by `deno task check`) changes nothing and
+ * fails when the file is not what the generator would write.
+ *
+ * @module
+ */
+
+import { PG_VARIABLES } from "../src/config/env.ts";
+import { defaultText, GROUPS, type KeyGroup, KEYS } from "../src/config/keys.ts";
+import { checkValue, type FieldName } from "../src/config/schema.ts";
+
+/** The generated file, relative to the repository root. */
+export const CONFIG_DOC = "docs/configuration.md";
+
+const SOURCES = "src/config/keys.ts, src/config/defaults.ts, src/config/schema.ts, src/config/env.ts";
+
+/**
+ * What the schema accepts for `key`, in a few words, taken from the message
+ * it gives for a value no key accepts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { accepts } from "./gen_config_docs.ts";
+ * assert(accepts("pool_max") === "integer ≥ 1" && accepts("keepalives") === "boolean");
+ * ```
+ */
+export function accepts(key: FieldName): string {
+  const result = checkValue(key, Symbol("probe"));
+  const message = result.issues?.[0]?.message;
+  if (!message) throw new Error(`the schema of ${key} accepts a symbol: describe it in gen_config_docs.ts`);
+  const what = message.replace(/^expected /, "").replace(/, found [^,]*$/, "");
+  const oneOf = /^one of (.*)$/.exec(what);
+  if (oneOf) return oneOf[1].split(", ").map((v) => `\`${v}\``).join(", ");
+  const atLeast = /^an integer of at least (\d+)$/.exec(what);
+  if (atLeast) return `integer ≥ ${atLeast[1]}`;
+  if (what.startsWith("a duration such as")) return "duration";
+  if (what === "true or false") return "boolean";
+  if (what === "a non-empty string") return "string";
+  return what;
+}
+
+/** PG* variables by the key each fills. */
+function variablesByKey(): Map<string, string[]> {
+  const byKey = new Map<string, string[]>();
+  for (const [name, key] of Object.entries(PG_VARIABLES)) {
+    if (!Object.hasOwn(KEYS, key)) {
+      throw new Error(`${name} fills "${key}", which src/config/keys.ts does not document`);
+    }
+    byKey.set(key, [...byKey.get(key) ?? [], name]);
+  }
+  return byKey;
+}
+
+const code = (s: string) => `\`${s}\``;
+
+function keysSection(): string {
+  const vars = variablesByKey();
+  const out: string[] = [];
+  for (const [group, { title, guide }] of Object.entries(GROUPS)) {
+    const keys = (Object.keys(KEYS) as FieldName[]).filter((k) => KEYS[k].group === (group as KeyGroup));
+    if (!keys.length) continue;
+    out.push(`### ${title}`, "");
+    if (guide) out.push(`How these work: [${guide.replace(/\.md$/, "")}](${guide}).`, "");
+    out.push("| key | accepts | default | env | meaning |", "| --- | --- | --- | --- | --- |");
+    for (const key of keys) {
+      const def = defaultText(key);
+      const shown = def === undefined || def === "none" ? "none" : KEYS[key].defaultText !== undefined // words, not a value
+        ? def
+        : def.replace(/^(.*?)( \(.*\))?$/, (_, value, note = "") => `${code(value)}${note}`);
+      const env = (vars.get(key) ?? []).map(code).join(", ");
+      out.push(`| ${code(key)} | ${accepts(key)} | ${shown} | ${env} | ${KEYS[key].description} |`);
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+function envSection(): string {
+  const rows = Object.entries(PG_VARIABLES).map(([name, key]) => `| ${code(name)} | ${code(key)} |`);
+  return ["| variable | key |", "| --- | --- |", ...rows, ""].join("\n");
+}
+
+const SECTIONS: Readonly<Record<string, () => string>> = { keys: keysSection, env: envSection };
+
+/**
+ * `text` (the current `docs/configuration.md`) with every generated part
+ * rewritten and the whole formatted as `deno fmt` would.
+ *
+ * @throws {Error} when a generated part's markers are missing.
+ *
+ * @example
+ * ```ts ignore
+ * import { generate } from "./gen_config_docs.ts";
+ * const text = await Deno.readTextFile("docs/configuration.md");
+ * console.log(text === await generate(text) ? "up to date" : "stale");
+ * ```
+ */
+export async function generate(text: string): Promise<string> {
+  let out = text;
+  for (const [name, render] of Object.entries(SECTIONS)) {
+    const begin = `<!-- generated: ${name} (deno task docs, from ${SOURCES}; do not edit) -->`;
+    const end = `<!-- end generated: ${name} -->`;
+    const pattern = new RegExp(`<!-- generated: ${name} [^\\n]*-->\\n[\\s\\S]*?<!-- end generated: ${name} -->`);
+    if (!pattern.test(out)) throw new Error(`${CONFIG_DOC} has no "<!-- generated: ${name} ... -->" section`);
+    out = out.replace(pattern, () => `${begin}\n\n${render()}\n${end}`);
+  }
+  return await format(out);
+}
+
+/** Markdown formatted with the repository's `deno fmt` settings. */
+async function format(markdown: string): Promise<string> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext=md", "-"],
+    cwd: new URL("..", import.meta.url).pathname, // the repository's fmt settings
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(markdown));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  if (code !== 0) throw new Error(`deno fmt failed: ${new TextDecoder().decode(stderr)}`);
+  return new TextDecoder().decode(stdout);
+}
+
+if (import.meta.main) {
+  const file = new URL(`../${CONFIG_DOC}`, import.meta.url);
+  const current = await Deno.readTextFile(file);
+  const next = await generate(current);
+  if (Deno.args.includes("--check")) {
+    if (next !== current) {
+      console.error(`${CONFIG_DOC} is stale: run \`deno task docs\` and commit the result`);
+      Deno.exit(1);
+    }
+  } else if (next !== current) {
+    await Deno.writeTextFile(file, next);
+    console.log(`wrote ${CONFIG_DOC}`);
+  } else {
+    console.log(`${CONFIG_DOC} is up to date`);
+  }
+}
