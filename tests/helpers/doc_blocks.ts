@@ -1,6 +1,6 @@
 /**
  * Fenced code blocks of Markdown files, for `tests/docs_test.ts`: where each
- * starts, its language and the words after it (` ```ts check `).
+ * starts, its language and the words after it (`ts check`).
  *
  * @module
  */
@@ -28,7 +28,8 @@ const FENCE = /^( {0,12})(`{3,}|~{3,})(.*)$/;
  * ```ts
  * import assert from "node:assert/strict";
  * import { codeBlocks } from "./doc_blocks.ts";
- * const [block] = codeBlocks("x.md", "# t\n\n  ```ts check\n  const a = 1;\n  ```\n");
+ * const fence = "`".repeat(3);
+ * const [block] = codeBlocks("x.md", `# t\n\n  ${fence}ts check\n  const a = 1;\n  ${fence}\n`);
  * assert(block.line === 3 && block.lang === "ts" && block.words[0] === "check" && block.code === "const a = 1;\n");
  * ```
  */
