@@ -15,7 +15,16 @@ import { PG_VARIABLES } from "../src/config/env.ts";
 import { defaultText, GROUPS, type KeyGroup, KEYS } from "../src/config/keys.ts";
 import { checkValue, type FieldName } from "../src/config/schema.ts";
 
-/** The generated file, relative to the repository root. */
+/**
+ * The generated file, relative to the repository root.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CONFIG_DOC } from "./gen_config_docs.ts";
+ * assert(CONFIG_DOC.endsWith(".md"));
+ * ```
+ */
 export const CONFIG_DOC = "docs/configuration.md";
 
 const SOURCES = "src/config/keys.ts, src/config/defaults.ts, src/config/schema.ts, src/config/env.ts";

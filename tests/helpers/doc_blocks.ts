@@ -5,7 +5,15 @@
  * @module
  */
 
-/** One fenced block. */
+/**
+ * One fenced block.
+ *
+ * @example
+ * ```ts
+ * import type { CodeBlock } from "./doc_blocks.ts";
+ * const block: CodeBlock = { file: "README.md", line: 3, lang: "ts", words: ["check"], code: "const a = 1;\n" };
+ * ```
+ */
 export interface CodeBlock {
   /** The Markdown file, relative to the repository root. */
   readonly file: string;
