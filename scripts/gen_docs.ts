@@ -1,12 +1,13 @@
 /**
- * `deno task docs`: writes the generated parts of `docs/configuration.md`
- * (every key with what it accepts, its default, its `PG*` variable and its
- * meaning; the `PG*` variables) from the key table (`src/config/keys.ts`),
- * the defaults, the schema and `src/config/env.ts`. The prose around them is
+ * `deno task docs`: writes the generated parts of the guides from the code
+ * they describe: in `docs/configuration.md` every key with what it accepts,
+ * its default, its `PG*` variable and its meaning (from the key table
+ * `src/config/keys.ts`, the defaults, the schema and `src/config/env.ts`);
+ * in `docs/api.md` every error code (`ERROR_CODES`). The prose around them is
  * edited by hand; each generated part sits between two HTML comments.
  *
  * `deno task docs --check` (run by `deno task check`) changes nothing and
- * fails when the file is not what the generator would write.
+ * fails when a file is not what the generator would write.
  *
  * @module
  */
@@ -14,20 +15,7 @@
 import { PG_VARIABLES } from "../src/config/env.ts";
 import { defaultText, GROUPS, type KeyGroup, KEYS } from "../src/config/keys.ts";
 import { checkValue, type FieldName } from "../src/config/schema.ts";
-
-/**
- * The generated file, relative to the repository root.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { CONFIG_DOC } from "./gen_config_docs.ts";
- * assert(CONFIG_DOC.endsWith(".md"));
- * ```
- */
-export const CONFIG_DOC = "docs/configuration.md";
-
-const SOURCES = "src/config/keys.ts, src/config/defaults.ts, src/config/schema.ts, src/config/env.ts";
+import { ERROR_CODES } from "../src/error_codes.ts";
 
 /**
  * What the schema accepts for `key`, in a few words, taken from the message
@@ -36,14 +24,14 @@ const SOURCES = "src/config/keys.ts, src/config/defaults.ts, src/config/schema.t
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { accepts } from "./gen_config_docs.ts";
+ * import { accepts } from "./gen_docs.ts";
  * assert(accepts("pool_max") === "integer ≥ 1" && accepts("keepalives") === "boolean");
  * ```
  */
 export function accepts(key: FieldName): string {
   const result = checkValue(key, Symbol("probe"));
   const message = result.issues?.[0]?.message;
-  if (!message) throw new Error(`the schema of ${key} accepts a symbol: describe it in gen_config_docs.ts`);
+  if (!message) throw new Error(`the schema of ${key} accepts a symbol: describe it in gen_docs.ts`);
   const what = message.replace(/^expected /, "").replace(/, found [^,]*$/, "");
   const oneOf = /^one of (.*)$/.exec(what);
   if (oneOf) return oneOf[1].split(", ").map((v) => `\`${v}\``).join(", ");
@@ -96,28 +84,64 @@ function envSection(): string {
   return ["| variable | key |", "| --- | --- |", ...rows, ""].join("\n");
 }
 
-const SECTIONS: Readonly<Record<string, () => string>> = { keys: keysSection, env: envSection };
+function errorCodesSection(): string {
+  const rows = Object.entries(ERROR_CODES).map(([name, meaning]) => `| ${code(name)} | ${meaning} |`);
+  return ["| code | meaning |", "| --- | --- |", ...rows, ""].join("\n");
+}
 
 /**
- * `text` (the current `docs/configuration.md`) with every generated part
- * rewritten and the whole formatted as `deno fmt` would.
+ * Every generated part: the file it lives in, the sources it is written
+ * from (named in its opening marker), and how it is rendered.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SECTIONS } from "./gen_docs.ts";
+ * assert(SECTIONS.keys.file === "docs/configuration.md");
+ * ```
+ */
+export const SECTIONS: Readonly<Record<string, { file: string; sources: string; render: () => string }>> = {
+  keys: {
+    file: "docs/configuration.md",
+    sources: "src/config/keys.ts, src/config/defaults.ts, src/config/schema.ts, src/config/env.ts",
+    render: keysSection,
+  },
+  env: { file: "docs/configuration.md", sources: "src/config/env.ts", render: envSection },
+  "error-codes": { file: "docs/api.md", sources: "src/error_codes.ts", render: errorCodesSection },
+};
+
+/**
+ * The files holding generated parts, relative to the repository root.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GENERATED_FILES } from "./gen_docs.ts";
+ * assert(GENERATED_FILES.includes("docs/api.md"));
+ * ```
+ */
+export const GENERATED_FILES: readonly string[] = [...new Set(Object.values(SECTIONS).map((s) => s.file))];
+
+/**
+ * `text` (the current content of `file`) with every generated part of that
+ * file rewritten and the whole formatted as `deno fmt` would.
  *
  * @throws {Error} when a generated part's markers are missing.
  *
  * @example
  * ```ts ignore
- * import { generate } from "./gen_config_docs.ts";
+ * import { generate } from "./gen_docs.ts";
  * const text = await Deno.readTextFile("docs/configuration.md");
- * console.log(text === await generate(text) ? "up to date" : "stale");
+ * console.log(text === await generate("docs/configuration.md", text) ? "up to date" : "stale");
  * ```
  */
-export async function generate(text: string): Promise<string> {
+export async function generate(file: string, text: string): Promise<string> {
   let out = text;
-  for (const [name, render] of Object.entries(SECTIONS)) {
-    const begin = `<!-- generated: ${name} (deno task docs, from ${SOURCES}; do not edit) -->`;
+  for (const [name, { sources, render }] of Object.entries(SECTIONS).filter(([, s]) => s.file === file)) {
+    const begin = `<!-- generated: ${name} (deno task docs, from ${sources}; do not edit) -->`;
     const end = `<!-- end generated: ${name} -->`;
     const pattern = new RegExp(`<!-- generated: ${name} [^\\n]*-->\\n[\\s\\S]*?<!-- end generated: ${name} -->`);
-    if (!pattern.test(out)) throw new Error(`${CONFIG_DOC} has no "<!-- generated: ${name} ... -->" section`);
+    if (!pattern.test(out)) throw new Error(`${file} has no "<!-- generated: ${name} ... -->" section`);
     out = out.replace(pattern, () => `${begin}\n\n${render()}\n${end}`);
   }
   return await format(out);
@@ -141,18 +165,18 @@ async function format(markdown: string): Promise<string> {
 }
 
 if (import.meta.main) {
-  const file = new URL(`../${CONFIG_DOC}`, import.meta.url);
-  const current = await Deno.readTextFile(file);
-  const next = await generate(current);
-  if (Deno.args.includes("--check")) {
-    if (next !== current) {
-      console.error(`${CONFIG_DOC} is stale: run \`deno task docs\` and commit the result`);
-      Deno.exit(1);
-    }
-  } else if (next !== current) {
-    await Deno.writeTextFile(file, next);
-    console.log(`wrote ${CONFIG_DOC}`);
-  } else {
-    console.log(`${CONFIG_DOC} is up to date`);
+  const stale: string[] = [];
+  for (const file of GENERATED_FILES) {
+    const url = new URL(`../${file}`, import.meta.url);
+    const current = await Deno.readTextFile(url);
+    const next = await generate(file, current);
+    if (next === current) continue;
+    stale.push(file);
+    if (!Deno.args.includes("--check")) await Deno.writeTextFile(url, next);
   }
+  if (Deno.args.includes("--check") && stale.length) {
+    console.error(`stale: ${stale.join(", ")}; run \`deno task docs\` and commit the result`);
+    Deno.exit(1);
+  }
+  if (!Deno.args.includes("--check")) console.log(stale.length ? `wrote ${stale.join(", ")}` : "up to date");
 }
