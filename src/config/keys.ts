@@ -87,7 +87,8 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
   },
   host: {
     group: "connection",
-    description: 'Host name or IP address; a list (`[a, b]` or `"a,b"`) is tried in order, as libpq does.',
+    description:
+      'Host name, IP address, or Unix-socket directory (a path starting with `/`); a list (`[a, b]` or `"a,b"`) is tried in order, as libpq does.',
   },
   port: { group: "connection", description: "TCP port: one for every host, or one per host." },
   dbname: { group: "connection", description: "Database name.", defaultText: "the user" },
