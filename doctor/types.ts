@@ -154,6 +154,8 @@ export interface ConfigEntry {
   value: string;
   /** Where it came from: a file line, an env var, `DATABASE_URL`, `default`. */
   source: string;
+  /** What the key means, from the configuration's key table. */
+  description?: string;
 }
 
 /**

@@ -135,7 +135,12 @@ Deno.test("doctor: wrong password and pg_hba rejection explained; no password ev
     const good = await doctor([file, "--json"], { DB_PASSWORD: password });
     assert.equal(good.code, 0, good.out + good.err);
     const entry = json(good).config.find((e: { key: string }) => e.key === "password");
-    assert.deepEqual(entry, { key: "password", value: "***", source: `env DB_PASSWORD (${file}:7)` });
+    assert.deepEqual(entry, {
+      key: "password",
+      value: "***",
+      source: `env DB_PASSWORD (${file}:7)`,
+      description: "Password; hidden wherever the configuration could be printed.",
+    });
 
     // A Unix socket directory as host (trusted by the first hba line): no DNS, no TLS, the adapter connects.
     const local = await doctor([`postgres://postgres@/postgres?host=${pg.socketDir}&port=${pg.port}`, "--json"]);
