@@ -48,7 +48,9 @@ const LEVELS: { [K in DatabaseEventName]: Leveller<K> } = {
 const QUIET_MS = 1000;
 
 /**
- * Formats fields as `key=value` pairs, quoting values with spaces; redacted.
+ * Formats fields as `key=value` pairs, quoting values with spaces; redacted
+ * by `redact` (a configuration's `redactorOf(config).redact`; the generic
+ * patterns by default).
  *
  * @example
  * ```ts
@@ -58,12 +60,12 @@ const QUIET_MS = 1000;
  *   'event=reconnecting attempt=2 error="ECONNREFUSED x"');
  * ```
  */
-export function logfmt(fields: Record<string, unknown>): string {
+export function logfmt(fields: Record<string, unknown>, redact: (text: string) => string = redactText): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
     let s = typeof v === "string" ? v : typeof v === "number" ? String(Math.round(v * 100) / 100) : JSON.stringify(v);
-    s = redactText(s);
+    s = redact(s);
     parts.push(`${k}=${/[\s"=]/.test(s) || s === "" ? JSON.stringify(s) : s}`);
   }
   return parts.join(" ");

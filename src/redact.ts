@@ -2,18 +2,287 @@
  * Redaction: the one place that decides how secrets are hidden from errors,
  * logs, events, health output and `inspect` output.
  *
+ * A {@linkcode Redactor} is built per configuration from its raw input, so it
+ * knows that configuration's secrets even when the input is too broken to
+ * parse; the configuration carries it ({@linkcode redactorOf}). The generic
+ * patterns ({@linkcode redactText}: URL passwords, `password=` parameters,
+ * PEM private keys) need no knowledge and are applied by every redactor.
+ *
  * @module
  */
 
 const MASK = "***";
-const secrets = new Set<string>();
+
+/**
+ * Secrets shorter than this are not searched for in free text: masking every
+ * "ab" would garble messages and point at the secret. They are masked where
+ * they stand alone as a value (`:ab@`, `"ab"`), and structure hides them
+ * elsewhere: messages never quote the value of a secret key.
+ */
+const MIN_FREE_TEXT = 3;
+
+/**
+ * Words the library writes itself (key names, schemes, defaults). A password
+ * equal to one of them is not masked in free text: every occurrence is the
+ * library's word, and masking them would only show what the password is.
+ */
+const OWN_WORDS = new Set([
+  "postgres",
+  "postgresql",
+  "pglite",
+  "neon",
+  "database",
+  "password",
+  "localhost",
+  "default",
+  "dewey",
+  "url",
+  "env",
+  "object",
+  "memory",
+  "true",
+  "false",
+  "null",
+  "undefined",
+]);
+
+const GENERIC: readonly [RegExp, string][] = [
+  // scheme://user:password@ (also scheme:/ and other mistyped separators); the password may hold "@" and ":".
+  [/(\b[a-z][a-z0-9+.-]*:[:/\\]*[^:/?#@\s"'<>]*:)[^\s/]*@/gi, `$1${MASK}@`],
+  // password=..., sslpassword=..., sslkey=... in URL queries and keyword/value strings, quoted or not.
+  [/(password|sslkey)(\s*=\s*)(?:'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s&'"]+)/gi, `$1$2${MASK}`],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, MASK],
+];
+
+/**
+ * Replaces what looks like a secret in `text` with `***`, knowing no
+ * particular secret: passwords in `scheme://user:password@host` URLs (also
+ * mistyped ones), `password=`, `sslpassword=` and `sslkey=` parameters, and
+ * PEM private keys. Use the {@linkcode Redactor} of a configuration where
+ * there is one: it also knows that configuration's secrets.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { redactText } from "./redact.ts";
+ * assert(redactText("postgres://app:pw@db/x") === "postgres://app:***@db/x");
+ * assert(redactText("host=db password='a b'") === "host=db password=***");
+ * ```
+ */
+export function redactText(text: string): string {
+  let out = text;
+  for (const [pattern, replacement] of GENERIC) out = out.replace(pattern, replacement);
+  return out;
+}
+
+/**
+ * Knows the secrets of one configuration and hides them, and anything the
+ * generic patterns of {@linkcode redactText} catch, in text, errors and plain
+ * values. Immutable; {@linkcode Redactor.with} gives an extended copy.
+ *
+ * Each secret is also found in the forms it takes when quoted: percent-encoded,
+ * JSON-escaped, line by line for multi-line values (PEM keys).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Redactor } from "./redact.ts";
+ * const redactor = new Redactor(["s3cr3t pw"]);
+ * assert(redactor.redact('auth "s3cr3t pw" failed') === 'auth "***" failed');
+ * assert(redactor.redact("u=s3cr3t%20pw") === "u=***");
+ * assert(new Redactor().redact("postgres://app:pw@db/x") === "postgres://app:***@db/x");
+ * ```
+ */
+export class Redactor {
+  readonly #secrets: readonly string[];
+  readonly #ordinary: ReadonlySet<string>;
+  #pattern?: RegExp | null;
+
+  /**
+   * `secrets`: the values to hide. `ordinary`: values that may equal a secret
+   * but are shown anyway (the user name, the database name...): when a secret
+   * is one of them, its occurrences cannot be told apart from theirs.
+   */
+  constructor(secrets: Iterable<string> = [], ordinary: Iterable<string> = []) {
+    this.#secrets = [...new Set(secrets)].filter((s) => typeof s === "string" && s !== "");
+    this.#ordinary = new Set(ordinary);
+  }
+
+  /** A redactor that also knows `secrets` (and shows `ordinary` values). */
+  with(secrets: Iterable<string>, ordinary: Iterable<string> = []): Redactor {
+    return new Redactor([...this.#secrets, ...secrets], [...this.#ordinary, ...ordinary]);
+  }
+
+  /** `text` with every known secret and every generic secret pattern replaced by `***`. */
+  redact(text: string): string {
+    const pattern = this.#pattern === undefined ? (this.#pattern = this.#build()) : this.#pattern;
+    return redactText(pattern ? text.replace(pattern, MASK) : text);
+  }
+
+  /**
+   * Redacts `error` in place and returns it: message, stack, string fields
+   * (`detail`, `hint`...), `issues` and `errors` lists, and its causes. Non-errors pass through.
+   */
+  redactError<E>(error: E): E {
+    const seen = new Set<unknown>();
+    let e: unknown = error;
+    for (let depth = 0; depth < 8 && typeof e === "object" && e !== null && !seen.has(e); depth++) {
+      seen.add(e);
+      this.#scrubObject(e as Record<string, unknown>);
+      e = (e as { cause?: unknown }).cause;
+    }
+    return error;
+  }
+
+  /**
+   * A copy of `value` with every string redacted, through arrays and plain
+   * objects (event payloads, health snapshots); errors are redacted in place.
+   */
+  redactValue<T>(value: T): T {
+    return this.#copy(value, 0) as T;
+  }
+
+  /** Never prints a secret: `Redactor(n secrets)`. */
+  toString(): string {
+    return `Redactor(${this.#secrets.length} secrets)`;
+  }
+
+  /** Never prints a secret. */
+  toJSON(): string {
+    return this.toString();
+  }
+
+  /** Deno's `inspect` hook. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+
+  /** Node's `util.inspect` hook. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.toString();
+  }
+
+  #build(): RegExp | null {
+    const forms = new Set<string>();
+    for (const secret of this.#secrets) {
+      if (this.#ordinary.has(secret) || OWN_WORDS.has(secret.toLowerCase())) continue;
+      for (const form of spellings(secret)) if (form !== "") forms.add(form);
+    }
+    if (forms.size === 0) return null;
+    // Longest first, so a secret is masked whole before any shorter secret inside it.
+    const patterns = [...forms].sort((a, b) => b.length - a.length).map((form) => {
+      const e = escape(form);
+      // A short one is masked only where it stands alone as a value: between ":" and "@", or quoted whole.
+      return form.length >= MIN_FREE_TEXT ? e : `(?<=:)${e}(?=@)|(?<=")${e}(?=")|(?<=')${e}(?=')`;
+    });
+    return new RegExp(patterns.join("|"), "g");
+  }
+
+  #scrubObject(target: Record<string, unknown>): void {
+    for (const key of ["message", "stack", ...Object.keys(target)]) {
+      let value: unknown;
+      try {
+        value = target[key];
+      } catch {
+        continue;
+      }
+      const clean = typeof value === "string"
+        ? this.redact(value)
+        : Array.isArray(value) && (key === "issues" || key === "errors")
+        ? value.map((item) => this.#copy(item, 1))
+        : value;
+      if (clean === value) continue;
+      try {
+        target[key] = clean;
+      } catch { /* frozen: leave it */ }
+    }
+  }
+
+  #copy(value: unknown, depth: number): unknown {
+    if (typeof value === "string") return this.redact(value);
+    if (depth > 8 || typeof value !== "object" || value === null) return value;
+    if (value instanceof Error) return this.redactError(value);
+    if (Array.isArray(value)) return value.map((item) => this.#copy(item, depth + 1));
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.#copy(v, depth + 1)]));
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * The forms a secret takes when printed: as is, trimmed, lower-cased,
+ * percent-encoded, JSON-escaped, and each line of a multi-line one.
+ */
+function spellings(secret: string): string[] {
+  const forms = [
+    secret,
+    secret.trim(),
+    secret.toLowerCase(),
+    JSON.stringify(secret).slice(1, -1),
+    secret.replace(/['\\]/g, "\\$&"),
+  ];
+  try {
+    forms.push(encodeURIComponent(secret), encodeURI(secret));
+  } catch { /* a lone surrogate: no encoded form */ }
+  if (/[\r\n]/.test(secret)) forms.push(...secret.split(/\r\n|\r|\n/).map((line) => line.trim()));
+  return forms;
+}
+
+/** A redactor that knows no secret: the generic patterns only. */
+const GENERIC_REDACTOR = new Redactor();
+
+const REDACTOR_KEY: unique symbol = Symbol.for("@dewey/db.redactor");
+
+/**
+ * Gives `target` its redactor, as a hidden property (non-enumerable,
+ * symbol-keyed: absent from JSON, spreads and `inspect`). Returns `target`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Redactor, redactorOf, withRedactor } from "./redact.ts";
+ * const config = withRedactor({ host: "db" }, new Redactor(["hunter2"]));
+ * assert(redactorOf(config).redact("pw hunter2") === "pw ***" && JSON.stringify(config) === '{"host":"db"}');
+ * ```
+ */
+export function withRedactor<T extends object>(target: T, redactor: Redactor): T {
+  Object.defineProperty(target, REDACTOR_KEY, { value: redactor, enumerable: false });
+  return target;
+}
+
+/**
+ * The redactor `value` (a `DatabaseConfig`) carries, or one that applies the
+ * generic patterns only.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "./config/parse.ts";
+ * import { redactorOf } from "./redact.ts";
+ * const config = parseConfig("postgres://app:hunter2@db/shop", { env: {} });
+ * assert(redactorOf(config).redact("auth hunter2 failed") === "auth *** failed");
+ * assert(redactorOf(undefined).redact("auth hunter2 failed") === "auth hunter2 failed");
+ * ```
+ */
+export function redactorOf(value: unknown): Redactor {
+  const own = typeof value === "object" && value !== null
+    ? (value as { [REDACTOR_KEY]?: unknown })[REDACTOR_KEY]
+    : undefined;
+  return own instanceof Redactor ? own : GENERIC_REDACTOR;
+}
 
 /**
  * A secret value (a password, a private key) that never prints itself.
  *
  * `String(secret)`, `JSON.stringify(secret)`, `Deno.inspect(secret)` and
  * Node's `util.inspect(secret)` all give `***`; only {@linkcode Secret.reveal}
- * returns the value, and adapters call it when they hand it to a driver.
+ * returns the value, and adapters call it when they hand it to a driver. The
+ * configuration's {@linkcode Redactor} knows the value, so text that quotes
+ * it is masked too.
  *
  * @example Hide a password
  * ```ts
@@ -28,10 +297,9 @@ const secrets = new Set<string>();
 export class Secret {
   #value: string;
 
-  /** Wraps `value` and remembers it, so any text that contains it can be redacted. */
+  /** Wraps `value`. */
   constructor(value: string) {
     this.#value = value;
-    if (value.length >= 3) secrets.add(value);
   }
 
   /** The secret itself; pass it only to a driver. */
@@ -61,47 +329,38 @@ export class Secret {
 }
 
 /**
- * Replaces every secret this process has seen (any {@linkcode Secret}) and any
- * password in a `scheme://user:password@host` URL inside `text` with `***`.
+ * Returns `error` with its message, stack, fields and causes redacted in
+ * place by the generic patterns, so it can be rethrown or logged safely.
+ * Non-errors pass through. Prefer the configuration's redactor:
+ * `redactorOf(config).redactError(error)`.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { redactText, Secret } from "./redact.ts";
- * new Secret("s3cr3t-pw");
- * assert(redactText("auth s3cr3t-pw failed") === "auth *** failed");
- * assert(redactText("postgres://app:pw@db/x") === "postgres://app:***@db/x");
+ * import { redactError } from "./redact.ts";
+ * const error = redactError(new Error("bad postgres://app:pw@db/x"));
+ * assert(error.message === "bad postgres://app:***@db/x");
  * ```
  */
-export function redactText(text: string): string {
-  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#@\s]*:)([^@\s/]*)@/gi, `$1${MASK}@`);
-  for (const s of secrets) if (out.includes(s)) out = out.split(s).join(MASK);
-  return out.replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g, MASK);
+export function redactError<E>(error: E): E {
+  return GENERIC_REDACTOR.redactError(error);
 }
 
 /**
- * Returns `error` with its message (and its causes' messages) redacted in
- * place, so it can be rethrown or logged safely. Non-errors pass through.
+ * A short, redacted description of an error for events and messages:
+ * `code: message`. `redactor` defaults to the generic patterns.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeError, Redactor } from "./redact.ts";
+ * const error = Object.assign(new Error("auth hunter2"), { code: "28P01" });
+ * assert(describeError(error, new Redactor(["hunter2"])) === "28P01: auth ***");
+ * ```
  */
-export function redactError<E>(error: E): E {
-  let e: unknown = error;
-  for (let depth = 0; depth < 5 && e instanceof Error; depth++) {
-    const clean = redactText(e.message);
-    if (clean !== e.message) {
-      try {
-        e.message = clean;
-        if (e.stack) e.stack = redactText(e.stack);
-      } catch { /* frozen: leave it */ }
-    }
-    e = e.cause;
-  }
-  return error;
-}
-
-/** A short, redacted description of an error for events and messages. */
-export function describeError(error: unknown): string {
+export function describeError(error: unknown, redactor: Redactor = GENERIC_REDACTOR): string {
   const e = error as { code?: unknown; message?: unknown };
   const message = typeof e?.message === "string" ? e.message : String(error);
   const code = typeof e?.code === "string" ? e.code : undefined;
-  return redactText(code && !message.includes(code) ? `${code}: ${message}` : message);
+  return redactor.redact(code && !message.includes(code) ? `${code}: ${message}` : message);
 }

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { DatabaseConnection } from "../mod.ts";
 import { Emitter } from "../src/events.ts";
 import { attachLogger, consoleLogger, logfmt, type Logger } from "../src/logger.ts";
-import { Secret } from "../src/redact.ts";
+import { Redactor } from "../src/redact.ts";
 import { FakeDriver } from "./helpers/fake_driver.ts";
 
 type Line = { level: string; message: string; fields?: Record<string, unknown> };
@@ -16,7 +16,7 @@ function capture(): { logger: Logger; lines: Line[] } {
 }
 
 Deno.test("logfmt: key=value, quoted when needed, numbers rounded, undefined skipped, secrets redacted", () => {
-  new Secret("hunter2-logfmt");
+  const redactor = new Redactor(["hunter2-logfmt"]);
   const line = logfmt({
     event: "reconnecting",
     attempt: 2,
@@ -28,7 +28,7 @@ Deno.test("logfmt: key=value, quoted when needed, numbers rounded, undefined ski
     url: "postgres://app:topsecret@db:5432/app",
     secret: "auth failed for hunter2-logfmt",
     obj: { a: 1 },
-  });
+  }, (text) => redactor.redact(text));
   assert.equal(
     line,
     'event=reconnecting attempt=2 delayMs=123.46 error="ECONNREFUSED 127.0.0.1:5432" empty="" ' +

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { Redactor, withRedactor } from "../redact.ts";
 import type { FieldValues } from "./schema.ts";
 import type { DatabaseConfig, HostPort } from "./types.ts";
 
@@ -41,6 +42,10 @@ const OPTIONAL_FIELDS = [
  * password masked, `JSON.stringify(config)` and `Deno.inspect(config)` show
  * secrets as `***`. Expects host and port lists already checked to pair up.
  *
+ * The configuration carries a redactor (`redactorOf(config)`) that knows
+ * `secrets` (found in the raw input) and the parsed secret values; every
+ * printout of the configuration passes through it too.
+ *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
@@ -53,7 +58,11 @@ const OPTIONAL_FIELDS = [
  * assert(Object.isFrozen(config) && !JSON.stringify(config).includes("hunter2"));
  * ```
  */
-export function buildConfig(values: CompleteValues, sources: Readonly<Record<string, string>>): DatabaseConfig {
+export function buildConfig(
+  values: CompleteValues,
+  sources: Readonly<Record<string, string>>,
+  secrets: Iterable<string> = [],
+): DatabaseConfig {
   const v = values;
   const hosts: HostPort[] = v.host.map((host, i) => ({ host, port: v.port.length === 1 ? v.port[0] : v.port[i] }));
   const optional = Object.fromEntries(OPTIONAL_FIELDS.filter((k) => v[k] !== undefined).map((k) => [k, v[k]]));
@@ -92,9 +101,14 @@ export function buildConfig(values: CompleteValues, sources: Readonly<Record<str
   // List sources in the config's own key order, so printouts read top to bottom.
   const ordered = Object.keys(config).filter((k) => k in sources).map((k) => [k, sources[k]]);
   Object.assign(config.sources, Object.fromEntries(ordered));
-  const redacted = () => redact(config);
+  const revealed = SECRET_FIELDS.flatMap((k) => v[k] === undefined ? [] : [v[k].reveal()]);
+  // Names shown anyway: a password equal to one of them cannot be told apart from it, so it is not masked there.
+  const shown = [v.user, v.dbname ?? v.user, v.application_name, ...v.host];
+  const redactor = new Redactor([...secrets, ...revealed], shown);
+  const redacted = () => redactor.redactValue(redact(config));
+  withRedactor(config, redactor);
   Object.defineProperties(config, {
-    toString: { value: () => connectionUrl(config) },
+    toString: { value: () => redactor.redact(connectionUrl(config)) },
     toJSON: { value: redacted },
     [Symbol.for("Deno.customInspect")]: {
       value: (inspect?: (v: unknown, o?: unknown) => string, options?: unknown) =>

@@ -5,9 +5,12 @@
  * @module
  */
 
+import { maskCredentials } from "./secrets.ts";
+
 /**
- * The value as it appears in an error message: strings quoted, lists and
- * objects summarised (their items may hold secrets).
+ * The value as it appears in an error message: strings quoted (with any
+ * credentials they hold masked), lists and objects summarised (their items
+ * may hold secrets).
  *
  * @example
  * ```ts
@@ -18,7 +21,10 @@
  * ```
  */
 export function describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === "string") {
+    const shown = maskCredentials(value);
+    return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 77)}...` : shown);
+  }
   if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
   return describeKind(value);
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Env } from "./interpolate.ts";
-import { entriesLayer, type Layer, urlLayer } from "./layers.ts";
+import { connectionStringLayer, entriesLayer, type Layer } from "./layers.ts";
 
 /**
  * libpq's variables and the key each fills.
@@ -66,5 +66,5 @@ export function pgEnvLayer(env: Env): Layer {
  */
 export function databaseUrlLayer(env: Env): Layer | undefined {
   const url = env.DATABASE_URL;
-  return url ? urlLayer(url, "DATABASE_URL") : undefined;
+  return url ? connectionStringLayer(url, "DATABASE_URL") : undefined;
 }

@@ -31,13 +31,15 @@
 
 import type { Platform } from "../contracts.ts";
 import { ConfigError } from "../errors.ts";
+import { Redactor } from "../redact.ts";
 import { databaseUrlLayer } from "./env.ts";
 import type { Env } from "./interpolate.ts";
 import { type Layer, objectLayer } from "./layers.ts";
 import { parseConfig } from "./parse.ts";
 import { resolveLayers } from "./resolve.ts";
+import { inputSecrets, maskCredentials, yamlSecrets } from "./secrets.ts";
 import type { DatabaseConfig } from "./types.ts";
-import { isUrl } from "./url.ts";
+import { isConnectionString } from "./url.ts";
 
 /**
  * The config file read when neither a source nor `$DEWEY_CONFIG` is given,
@@ -76,11 +78,14 @@ export interface LoadConfigOptions {
 /**
  * Loads and validates the configuration. `source` is a YAML file path, a
  * connection URL, a configuration object, or nothing for the environment
- * and the default file (see the module documentation for precedence).
+ * and the default file (see the module documentation for precedence). A
+ * string that starts like a URL (`postgres:`, `postgress://`, `app:pw@db`)
+ * is a URL, never a file path, even when it is malformed.
  *
  * @throws {ConfigError} listing every problem: YAML syntax, a missing
  * environment variable or file, wrong types and ranges, unknown keys; each
  * with its key path and source (`config/dewey.yaml:5`, `DATABASE_URL`...).
+ * Secrets found in the input, even in a broken file, are masked in it.
  *
  * @example Defaults, the environment and `config/dewey.yaml`
  * ```ts ignore
@@ -103,32 +108,52 @@ export async function loadConfig(
 ): Promise<DatabaseConfig> {
   const platform = options.platform ?? {};
   const env: Env = options.env ?? platform.env?.() ?? {};
-  if (source !== undefined && (typeof source !== "string" || isUrl(source))) return parseConfig(source, { env });
-  if (source !== undefined) return resolveLayers([await fileLayer(platform, source, env, "loadConfig argument")], env);
-  const layers: Layer[] = [];
-  const url = databaseUrlLayer(env);
-  if (url) layers.push(url);
-  if (env.DEWEY_CONFIG) layers.push(await fileLayer(platform, env.DEWEY_CONFIG, env, "env DEWEY_CONFIG"));
-  else if (await platform.fileExists?.(DEFAULT_CONFIG_FILE)) {
-    layers.push(await fileLayer(platform, DEFAULT_CONFIG_FILE, env, "default"));
+  if (source !== undefined && (typeof source !== "string" || isConnectionString(source))) {
+    return parseConfig(source, { env });
   }
-  return resolveLayers(layers, env);
+  // Grows as files are read; known before each is parsed, so errors about a broken file mask them.
+  const secrets = inputSecrets(source ?? {}, env);
+  try {
+    if (source !== undefined) {
+      return resolveLayers([await fileLayer(platform, source, env, "loadConfig argument", secrets)], env, secrets);
+    }
+    const layers: Layer[] = [];
+    const url = databaseUrlLayer(env);
+    if (url) layers.push(url);
+    if (env.DEWEY_CONFIG) layers.push(await fileLayer(platform, env.DEWEY_CONFIG, env, "env DEWEY_CONFIG", secrets));
+    else if (await platform.fileExists?.(DEFAULT_CONFIG_FILE)) {
+      layers.push(await fileLayer(platform, DEFAULT_CONFIG_FILE, env, "default", secrets));
+    }
+    return resolveLayers(layers, env, secrets);
+  } catch (e) {
+    throw new Redactor(secrets).redactError(e);
+  }
 }
 
-/** `named` says where the file name came from, for errors about the file itself. */
-async function fileLayer(platform: Platform, file: string, env: Env, named: string): Promise<Layer> {
+/** `named` says where the file name came from, for errors about the file itself; the file's secrets go to `secrets`. */
+async function fileLayer(
+  platform: Platform,
+  file: string,
+  env: Env,
+  named: string,
+  secrets: Set<string>,
+): Promise<Layer> {
   const fail = (message: string, cause?: unknown): never => {
     throw new ConfigError([{ path: "database", message, source: named }], { cause });
   };
-  if (!platform.readTextFile) fail(`cannot read "${file}": this runtime has no file access; pass an object or URL`);
-  if (!(await platform.fileExists?.(file) ?? true)) fail(`config file "${file}" not found`);
+  if (isConnectionString(file)) fail("expected a config file path, found a connection string; set DATABASE_URL to it");
+  // A file name is quoted, so whatever in it reads as credentials is masked where it stands, however short.
+  const quoted = `"${maskCredentials(file)}"`;
+  if (!platform.readTextFile) fail(`cannot read ${quoted}: this runtime has no file access; pass an object or URL`);
+  if (!(await platform.fileExists?.(file) ?? true)) fail(`config file ${quoted} not found`);
   let text = "";
   try {
     text = await platform.readTextFile!(file);
   } catch (e) {
-    fail(`cannot read config file "${file}": ${e instanceof Error ? e.message : String(e)}`, e);
+    fail(`cannot read config file ${quoted}: ${e instanceof Error ? maskCredentials(e.message) : String(e)}`, e);
   }
   // Loaded only when a file is read: the YAML parser is a large share of start-up time otherwise.
+  for (const secret of yamlSecrets(text, env).secrets) secrets.add(secret);
   const { parseYaml } = await import("./yaml.ts");
   const { value, sources } = parseYaml(text, file);
   return objectLayer(value, { env, sources, origin: file });

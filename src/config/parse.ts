@@ -6,9 +6,11 @@
  * @module
  */
 
+import { Redactor } from "../redact.ts";
 import type { Env } from "./interpolate.ts";
-import { objectLayer, urlLayer } from "./layers.ts";
+import { connectionStringLayer, objectLayer } from "./layers.ts";
 import { resolveLayers } from "./resolve.ts";
+import { inputSecrets } from "./secrets.ts";
 import type { DatabaseConfig } from "./types.ts";
 
 /**
@@ -42,10 +44,14 @@ export interface ParseConfigOptions {
  * apply. `DATABASE_URL` and config files are not read: use `loadConfig`.
  *
  * The result is frozen; `String(config)` is its URL with the password
- * masked, and JSON and `inspect` output show secrets as `***`.
+ * masked, and JSON and `inspect` output show secrets as `***`. It carries a
+ * redactor that knows its secrets (`redactorOf(config)`).
  *
  * @throws {ConfigError} listing every problem with its key path, what was
- * expected and found (never for secrets) and where the value came from.
+ * expected and found (never for secrets) and where the value came from. A
+ * mistyped URL (`postgres:/...`, `postgress://...`) is refused as one. Every
+ * secret of the input, even one that could not be parsed, is masked in the
+ * error's message, issues, stack and causes.
  *
  * @example From an object
  * ```ts
@@ -73,8 +79,14 @@ export function parseConfig(
   options: ParseConfigOptions = {},
 ): DatabaseConfig {
   const env: Env = options.env ?? {};
-  const layer = typeof input === "string"
-    ? urlLayer(input, "url")
-    : objectLayer(input, { env, sources: options.sources });
-  return resolveLayers([layer], env);
+  // Known before parsing, so that an error about input too broken to parse still masks them.
+  const secrets = inputSecrets(input, env);
+  try {
+    const layer = typeof input === "string"
+      ? connectionStringLayer(input, "url")
+      : objectLayer(input, { env, sources: options.sources });
+    return resolveLayers([layer], env, secrets);
+  } catch (e) {
+    throw new Redactor(secrets).redactError(e);
+  }
 }

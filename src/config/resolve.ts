@@ -18,7 +18,8 @@ import type { DatabaseConfig } from "./types.ts";
 /**
  * Resolves `layers` (highest precedence first) over the PG* variables of
  * `env` and the defaults. Problems of overridden values are not reported: a
- * value that loses is never evaluated.
+ * value that loses is never evaluated. `secrets`, found in the raw input,
+ * go to the configuration's redactor with the parsed secret values.
  *
  * @throws {ConfigError} listing every problem, each with its key path and source.
  *
@@ -31,7 +32,7 @@ import type { DatabaseConfig } from "./types.ts";
  * assert(config.port === 6432 && config.sources.port === "PGPORT" && config.sources.host === "url");
  * ```
  */
-export function resolveLayers(layers: readonly Layer[], env: Env): DatabaseConfig {
+export function resolveLayers(layers: readonly Layer[], env: Env, secrets: Iterable<string> = []): DatabaseConfig {
   const all = [...layers, pgEnvLayer(env)];
   const issues: ConfigIssue[] = all.flatMap((layer) => layer.issues);
   const winners = new Map<FieldName, Setting>();
@@ -65,7 +66,7 @@ export function resolveLayers(layers: readonly Layer[], env: Env): DatabaseConfi
   if (complete.pgbouncer && complete.prepare) sources.prepare = `off because of pgbouncer (${sources.pgbouncer})`;
   issues.push(...crossCheck(complete, sources, failed));
   if (issues.length) throw new ConfigError(issues);
-  return buildConfig(complete, sources);
+  return buildConfig(complete, sources, secrets);
 }
 
 /** The source of the innermost recorded item around `at` (`[0].port` falls back to `[0]`, then the key). */

@@ -99,16 +99,17 @@ const secret = lazy(() =>
 
 const boolean = lazy(() => coerce("true or false", toBoolean));
 
+// The error quotes the input as written: a lower-cased copy of a secret put here by mistake would escape redaction.
 function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   const what = `one of ${values.join(", ")}`;
-  const error = (issue: Raw) => {
-    const hint = typeof issue.input === "string" ? closest(issue.input, values) : undefined;
-    return `${expected(what)(issue)}${hint ? ` (did you mean "${hint}"?)` : ""}`;
-  };
-  return z.pipe(
-    coerce(what, (v) => (typeof v === "string" ? v.trim().toLowerCase() : undefined)),
-    z.enum(values, { error }),
-  );
+  return z.transform((input: unknown, payload): T[number] => {
+    const word = typeof input === "string" ? input.trim().toLowerCase() : undefined;
+    if (word !== undefined && (values as readonly string[]).includes(word)) return word;
+    const hint = typeof input === "string" ? closest(input, values) : undefined;
+    const message = `${expected(what)({ input })}${hint ? ` (did you mean "${hint}"?)` : ""}`;
+    payload.issues.push({ code: "custom", input, message });
+    return z.NEVER;
+  });
 }
 
 function toList(input: unknown): unknown[] | undefined {
@@ -122,8 +123,16 @@ function list<T extends z.core.SomeType>(item: T, what: string) {
   return z.pipe(coerce(`a ${what} or a list of them`, toList), z.array(item).check(atLeastOne));
 }
 
+// A URL given as a host would be quoted back whole, credentials and all: it is refused without quoting it.
 const hostName = lazy(() =>
-  coerce("a host name", (input) => (typeof input === "string" && input.trim() ? input.trim() : undefined))
+  z.pipe(
+    z.transform((input: unknown, payload) => {
+      if (typeof input !== "string" || !/@|:\/\//.test(input)) return input;
+      payload.issues.push({ code: "custom", input: "", message: "expected a host name, found a URL or user@host" });
+      return z.NEVER;
+    }),
+    coerce("a host name", (input) => (typeof input === "string" && input.trim() ? input.trim() : undefined)),
+  )
 );
 const portNumber = lazy(() => integer(1, 65_535, "a port number"));
 
@@ -284,8 +293,23 @@ export function resolveKey(
   key: string,
 ): { key: FieldName; message?: undefined } | { key?: undefined; message: string } {
   if (Object.hasOwn(FIELDS, key)) return { key: ALIASES[key] ?? (key as FieldName) };
-  const hint = FOREIGN_NAMES[key] ?? closest(key, Object.keys(FIELDS));
+  const hint = keyHint(key);
   return { message: `unknown key ${JSON.stringify(key)}${hint ? ` (did you mean "${hint}"?)` : ""}` };
+}
+
+/**
+ * The key an unknown `key` most likely stands for: a near-miss (`pool_mx`) or
+ * another library's name (`username`), if any.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { keyHint } from "./schema.ts";
+ * assert(keyHint("pool_mx") === "pool_max" && keyHint("username") === "user" && keyHint("S3cret") === undefined);
+ * ```
+ */
+export function keyHint(key: string): string | undefined {
+  return Object.hasOwn(FOREIGN_NAMES, key) ? FOREIGN_NAMES[key] : closest(key, Object.keys(FIELDS));
 }
 
 /**

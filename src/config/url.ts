@@ -8,7 +8,10 @@
  * @module
  */
 
-import { redactText } from "../redact.ts";
+import { Redactor } from "../redact.ts";
+import { resolveKey } from "./schema.ts";
+import { isSecretKey, maskCredentials, textSecrets } from "./secrets.ts";
+import { closest } from "./suggest.ts";
 
 /**
  * What {@linkcode parseUrl} found: raw, unvalidated values by config key.
@@ -46,21 +49,103 @@ export interface UrlIssue {
   readonly message: string;
 }
 
-const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
-const SECRET_PARAMS = /([?&](?:password|sslpassword|sslkey)=)[^&]*/gi;
+const SCHEMES = ["postgres", "postgresql", "pglite"];
+const EXPECTED = "expected a postgres://, postgresql:// or pglite:// URL";
+/** Names of our schemes that edit distance would not find. */
+const SCHEME_ALIASES: Readonly<Record<string, string>> = {
+  pg: "postgres",
+  pgsql: "postgresql",
+  psql: "postgresql",
+  postgis: "postgres",
+};
+/** A word and the separators after it: `postgres://`, `postgres:/`, `postgres//`, `Postgres : //`... */
+const PREFIX = /^([A-Za-z][A-Za-z0-9+.-]*)(\s*[:;/\\][\s:;/\\]*)/;
 
 /**
- * Whether `text` looks like a URL (`scheme://...`) rather than a file path.
+ * Whether `text` is an attempt at a URL, never a file path: it starts with a
+ * scheme and a colon (`postgres:`, `postgresql:/`, `http://`, `app:pw@db`; a
+ * one-letter drive such as `C:` excepted), holds `://`, or starts with a name
+ * close to `postgres`, `postgresql` or `pglite` followed by `//` or `\\`.
+ * Surrounding spaces and quotes are ignored. Such text is parsed as a URL and
+ * refused with a message on what is wrong, rather than looked for as a file.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { isUrl } from "./url.ts";
- * assert(isUrl("postgres://db/app") && !isUrl("config/dewey.yaml"));
+ * assert(isUrl("postgres://db/app") && isUrl("postgres:/app:pw@db/app") && isUrl("postgress//db/app"));
+ * assert(!isUrl("config/dewey.yaml") && !isUrl("C:\\dewey.yaml") && !isUrl("postgres.yaml"));
  * ```
  */
 export function isUrl(text: string): boolean {
-  return SCHEME.test(text);
+  const t = text.trim().replace(/^["'<`]\s*/, "");
+  if (/^[A-Za-z][A-Za-z0-9+.-]+\s*:/.test(t) || t.includes("://") || /^\/\/[^/]*@/.test(t)) return true;
+  const m = PREFIX.exec(t);
+  return m !== null && /[:;/\\]{2}/.test(m[2].replace(/\s/g, "")) && suggestScheme(m[1]) !== undefined;
+}
+
+/**
+ * Whether `text` is a connection string (a URL attempt, see {@linkcode isUrl},
+ * or a libpq keyword/value string such as `host=db password=x`) rather than
+ * a file path.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isConnectionString } from "./url.ts";
+ * assert(isConnectionString("host=db password='a b'") && isConnectionString("postgres:/db"));
+ * assert(!isConnectionString("config/dewey.yaml"));
+ * ```
+ */
+export function isConnectionString(text: string): boolean {
+  return isUrl(text) || isKeywordString(text);
+}
+
+/**
+ * Whether `text` looks like a libpq keyword/value string (`host=db dbname=app`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isKeywordString } from "./url.ts";
+ * assert(isKeywordString("host=db port=5432") && !isKeywordString("postgres://db"));
+ * ```
+ */
+export function isKeywordString(text: string): boolean {
+  const t = text.trim().replace(/^["'`]\s*/, "");
+  // A file path has no "password=", and rarely both "name=" and a space: such text is never looked for as a file.
+  return /^[A-Za-z_][A-Za-z0-9_]*\s*=/.test(t) || /password\s*=/i.test(t) || (/\s/.test(t) && /\w\s*=/.test(t));
+}
+
+/** The scheme `word` most likely stands for: itself, a near-miss (`postgress`), a SQLAlchemy name (`postgresql+psycopg`). */
+function suggestScheme(word: string): string | undefined {
+  const base = word.toLowerCase().split("+")[0];
+  return SCHEMES.includes(base) ? base : SCHEME_ALIASES[base] ?? closest(base, SCHEMES);
+}
+
+/**
+ * What is wrong with the start of `text`, unless it is `postgres://`,
+ * `postgresql://` or `pglite://` (any case). Quotes only the scheme and the
+ * separators after it: whatever follows may hold a password.
+ */
+function schemeProblem(text: string): UrlIssue | undefined {
+  if (/^(?:postgres|postgresql|pglite):\/\/(?!\/\/)/i.test(text)) return undefined;
+  if (/^["'<`]/.test(text)) return { message: `${EXPECTED}, found one in quotes; remove the quotes around it` };
+  const m = PREFIX.exec(text);
+  if (!m) return { message: `${EXPECTED}, found text without a scheme` };
+  const word = m[1].length > 40 ? `${m[1].slice(0, 37)}...` : m[1];
+  const separator = m[2].trimEnd();
+  const tight = separator.replace(/\s/g, "");
+  const suggested = suggestScheme(m[1]);
+  if (m[1].toLowerCase() === "jdbc") return { message: `${EXPECTED}, found a JDBC URL; remove "jdbc:" from its start` };
+  if (suggested !== undefined && suggested === m[1].toLowerCase()) {
+    return { message: `expected "${suggested}://" at the start of the URL, found "${word}${separator}"` };
+  }
+  if (suggested !== undefined && (tight.includes(":") || tight.length >= 2)) {
+    return { message: `unknown URL scheme "${word}" (did you mean "${suggested}://"?)` };
+  }
+  if (tight === "://") return { message: `${EXPECTED}, found a ${word}:// URL` };
+  return { message: `${EXPECTED}, found text without a scheme` };
 }
 
 /**
@@ -88,15 +173,12 @@ export function isUrl(text: string): boolean {
  * ```
  */
 export function parseUrl(url: string): ParsedUrl {
-  const scheme = SCHEME.exec(url)?.[1].toLowerCase();
-  const rest = scheme === undefined ? "" : url.slice(scheme.length + 3);
-  if (scheme === "pglite") return parsePglite(rest);
-  if (scheme === "postgres" || scheme === "postgresql") return parsePostgres(rest);
-  const found = scheme === undefined ? "text without a scheme" : `a ${scheme}:// URL`;
-  return {
-    values: {},
-    issues: [{ message: `expected a postgres://, postgresql:// or pglite:// URL, found ${found}` }],
-  };
+  const text = url.trim();
+  const problem = schemeProblem(text);
+  if (problem) return { values: {}, issues: [problem] };
+  const colon = text.indexOf(":");
+  const rest = text.slice(colon + 3);
+  return text.slice(0, colon).toLowerCase() === "pglite" ? parsePglite(rest) : parsePostgres(rest);
 }
 
 function parsePostgres(rest: string): ParsedUrl {
@@ -104,9 +186,11 @@ function parsePostgres(rest: string): ParsedUrl {
   const issues: UrlIssue[] = [];
   const decode = decoder(issues);
   const { userinfo, authority, path, query } = split(rest);
-  if (path.includes("@")) {
-    // The password (or user name) held a raw "/", so the split above went wrong; say nothing more, to leak nothing.
-    const message = 'the user name or password contains an unencoded "/"; percent-encode it as %2F';
+  // An "@" past the host: the password (or user name) held a raw "/" or "?", so the split above went wrong.
+  // Say nothing more: every part quoted from here on could be a piece of the password.
+  const strayAt = path.includes("@") || query.split("&").some((p) => p.split("=")[0].includes("@"));
+  if (strayAt) {
+    const message = 'the user name or password contains an unencoded "/" or "?"; percent-encode them as %2F and %3F';
     return { values: {}, issues: [{ key: "password", message }] };
   }
   if (userinfo !== undefined) {
@@ -127,9 +211,13 @@ function parsePglite(rest: string): ParsedUrl {
   const q = rest.indexOf("?");
   const location = q < 0 ? rest : rest.slice(0, q);
   const values: Record<string, unknown> = { driver: "pglite" };
-  if (location !== "" && location !== "memory" && location !== "memory/") {
-    values.data_dir = decode("data_dir", location);
+  const dir = decode("data_dir", location);
+  // PGlite runs in-process: there is no server to log in to. `pglite:///a@b` (an absolute path) is fine.
+  if (!dir.startsWith("/") && dir.split("/")[0].includes("@")) {
+    const message = "a pglite:// URL takes no user name or password; write pglite://memory or pglite:///path/to/dir";
+    return { values: {}, issues: [{ key: "password", message }] };
   }
+  if (dir !== "" && dir !== "memory" && dir !== "memory/") values.data_dir = dir;
   Object.assign(values, parseQuery(q < 0 ? "" : rest.slice(q + 1), decode, issues));
   return { values, issues };
 }
@@ -192,12 +280,21 @@ function hostList(authority: string, decode: Decode, issues: UrlIssue[]): Record
 
 function parseQuery(query: string, decode: Decode, issues: UrlIssue[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  let afterSecret = false;
   for (const part of query.split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
     const key = decode("query", eq < 0 ? part : part.slice(0, eq));
-    if (eq < 0) issues.push({ key, message: `expected "${key}=value" in the URL's query` });
-    else out[key] = decode(key, part.slice(eq + 1));
+    const known = resolveKey(key).key !== undefined;
+    // A raw "&" in a secret splits it: what follows is a piece of the secret, never to be quoted.
+    if (afterSecret && (eq < 0 || !known)) {
+      issues.push({ key: "password", message: 'a secret parameter holds an unencoded "&"; percent-encode it as %26' });
+      break;
+    }
+    afterSecret = isSecretKey(key);
+    if (eq >= 0) out[key] = decode(key, part.slice(eq + 1));
+    else if (known) issues.push({ key, message: `expected "${key}=value" in the URL's query` });
+    else issues.push({ key: "query", message: 'expected "name=value" in the URL\'s query, found a part without "="' });
   }
   return out;
 }
@@ -216,14 +313,6 @@ function parseQuery(query: string, decode: Decode, issues: UrlIssue[]): Record<s
  * ```
  */
 export function redactUrl(url: string): string {
-  const scheme = SCHEME.exec(url)?.[0];
-  if (scheme === undefined) return redactText(url);
-  const rest = url.slice(scheme.length);
-  const slash = rest.indexOf("/");
-  let at = (slash < 0 ? rest : rest.slice(0, slash)).lastIndexOf("@");
-  // A raw "/" in the password puts its "@" after the first "/": mask up to it anyway.
-  if (at < 0) at = rest.slice(0, rest.indexOf("?") < 0 ? undefined : rest.indexOf("?")).lastIndexOf("@");
-  const colon = rest.indexOf(":");
-  const masked = at >= 0 && colon >= 0 && colon < at ? `${rest.slice(0, colon + 1)}***${rest.slice(at)}` : rest;
-  return redactText(scheme + masked.replace(SECRET_PARAMS, "$1***"));
+  // Masked where they stand first, whatever their length; the redactor then catches them anywhere else.
+  return new Redactor(textSecrets(url)).redact(maskCredentials(url));
 }
