@@ -9,11 +9,12 @@
 import type { TlsEvent } from "../adapters/postgres_tls.ts";
 import { DEFAULT_CONFIG_FILE, loadConfig } from "../src/config/load.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import { isUrl, redactUrl } from "../src/config/url.ts";
+import { redactUrl } from "../src/config/url.ts";
 import { singleConnector } from "../src/connect.ts";
 import { matchesAttrs } from "../src/connect_hosts.ts";
 import type { Driver, DriverConnection } from "../src/contracts.ts";
 import { ConfigError, type ConfigIssue } from "../src/errors.ts";
+import { redactorOf } from "../src/redact.ts";
 import { poolFindings, riskWarnings } from "./checks.ts";
 import { configEntries } from "./config_table.ts";
 import { formatMs } from "./format.ts";
@@ -130,7 +131,8 @@ function summarize(
     : `unhealthy: ${failedStep?.name ?? "a step"} failed for ${failedHost?.host}${
       failedHost && config.driver !== "pglite" ? `:${failedHost.port}` : ""
     }${failedStep?.cause ? `: ${failedStep.cause}` : ""}`;
-  return {
+  // Host steps quote driver errors: the configuration's redactor knows its secrets.
+  return redactorOf(config).redactValue({
     target,
     ok,
     exitCode: ok ? 0 : 1,
@@ -140,7 +142,7 @@ function summarize(
     pool,
     warnings,
     summary,
-  };
+  });
 }
 
 /** Whether a server like `facts` is one `target_session_attrs` accepts (prefer-standby accepts any, in the end). */
@@ -155,10 +157,11 @@ async function describeTarget(
   target: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<string> {
-  if (target !== undefined) return isUrl(target) ? redactUrl(target) : target;
+  // redactUrl leaves a file path as it is, and masks the credentials of a URL or keyword/value string, mistyped or not.
+  if (target !== undefined) return redactUrl(target);
   const parts: string[] = [];
   if (env.DATABASE_URL) parts.push(`DATABASE_URL=${redactUrl(env.DATABASE_URL)}`);
-  if (env.DEWEY_CONFIG) parts.push(`$DEWEY_CONFIG (${env.DEWEY_CONFIG})`);
+  if (env.DEWEY_CONFIG) parts.push(`$DEWEY_CONFIG (${redactUrl(env.DEWEY_CONFIG)})`);
   else if (await fileExists(DEFAULT_CONFIG_FILE)) parts.push(DEFAULT_CONFIG_FILE);
   if (Object.keys(env).some((k) => k.startsWith("PG") && env[k])) parts.push("PG* variables");
   return parts.length ? parts.join(" + ") : "defaults (no DATABASE_URL, $DEWEY_CONFIG or config/dewey.yaml)";

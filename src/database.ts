@@ -23,12 +23,13 @@ import type {
   ScopeStorage,
 } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
-import { Emitter } from "./events.ts";
+import { type DatabaseEventMap, type DatabaseEventName, Emitter } from "./events.ts";
 import { HealthMonitor, type HealthSnapshot } from "./health.ts";
 import { PooledConnection } from "./pooled_connection.ts";
 import { attachLogger, consoleLogger, type Logger, type LogLevel } from "./logger.ts";
 import { backoffDelay } from "./backoff.ts";
 import { Pool } from "./pool.ts";
+import { type Redactor, redactorOf } from "./redact.ts";
 import {
   BARE_RUNTIME,
   loadOptionalParts,
@@ -88,6 +89,10 @@ const NO_REPLICAS: Router<Pool> = {
  * `reconnected`, `pool-exhausted`, `leak-suspected`, `schema-version`,
  * `health-change`, `failover`. See `DatabaseEventMap` for their details.
  *
+ * Every error its methods throw, every event detail, log line and health
+ * snapshot passes through the redactor of its configuration, which knows
+ * that configuration's secrets (see `redactorOf`).
+ *
  * @example
  * ```ts ignore
  * import { DatabaseConnection } from "jsr:@dewey/db";
@@ -121,6 +126,7 @@ export class DatabaseConnectionBase extends Emitter {
   #state: Ready | undefined;
   #closed: Promise<void> | undefined;
   #detachLogger: (() => void) | undefined;
+  #redactor: Redactor;
 
   /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
   constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
@@ -128,6 +134,7 @@ export class DatabaseConnectionBase extends Emitter {
     this.#runtime = options.runtime ?? BARE_RUNTIME;
     const { platform } = this.#runtime;
     this.config = isParsed(config) ? config : parseConfig(config, { env: options.env ?? platform.env?.() ?? {} });
+    this.#redactor = redactorOf(this.config);
     this.#options = options;
     this.#unref = timerUnref(platform);
     const logger = options.logger ?? consoleLogger;
@@ -142,6 +149,14 @@ export class DatabaseConnectionBase extends Emitter {
       }
       return this.query(text, values).then(rowsOf);
     });
+  }
+
+  /**
+   * Dispatches event `type` with its detail redacted, if anyone listens: the
+   * pool, the health monitor and the replica router all emit through here.
+   */
+  override emit<K extends DatabaseEventName>(type: K, detail: DatabaseEventMap[K]): void {
+    if (this.wants(type)) super.emit(type, this.#redactor.redactValue(detail));
   }
 
   /**
@@ -164,7 +179,7 @@ export class DatabaseConnectionBase extends Emitter {
       const slot = pool.pick();
       if (slot !== undefined) return this.#runShared(pool, slot, text, params, false) as Promise<QueryResult<R>>;
     }
-    return this.#querySlow<R>(text, params, options);
+    return this.#querySlow<R>(text, params, options).catch(this.#redact);
   }
 
   /** The session whose callback is running in this async context, if any. */
@@ -184,7 +199,14 @@ export class DatabaseConnectionBase extends Emitter {
    * session's callback, it opens a SAVEPOINT in that session instead.
    */
   getSession<T>(fn: (session: Session) => Promise<T>, options?: SessionOptions): Promise<T>;
-  async getSession<T>(
+  getSession<T>(
+    fnOrOptions?: ((session: Session) => Promise<T>) | SessionOptions,
+    maybeOptions?: SessionOptions,
+  ): Promise<T | Session> {
+    return this.#getSession(fnOrOptions, maybeOptions).catch(this.#redact);
+  }
+
+  async #getSession<T>(
     fnOrOptions?: ((session: Session) => Promise<T>) | SessionOptions,
     maybeOptions?: SessionOptions,
   ): Promise<T | Session> {
@@ -222,15 +244,17 @@ export class DatabaseConnectionBase extends Emitter {
    * ```
    */
   async validateConnection(): Promise<void> {
-    const { pool, monitor } = await this.#init();
+    const { pool, monitor } = await this.#init().catch(this.#redact);
     try {
       monitor.record(await pool.warm());
     } catch (error) {
-      if (error instanceof DatabaseConnectionError) throw error;
-      throw new DatabaseConnectionError(`validation failed: ${(error as Error)?.message ?? error}`, {
-        code: (error as { code?: string })?.code,
-        cause: error,
-      });
+      if (error instanceof DatabaseConnectionError) throw this.#redact(error);
+      throw this.#redact(
+        new DatabaseConnectionError(`validation failed: ${(error as Error)?.message ?? error}`, {
+          code: (error as { code?: string })?.code,
+          cause: error,
+        }),
+      );
     }
   }
 
@@ -244,8 +268,12 @@ export class DatabaseConnectionBase extends Emitter {
    * ```
    */
   async health(options: { cached?: boolean } = {}): Promise<HealthSnapshot> {
-    const { monitor } = await this.#init();
-    return options.cached ? monitor.snapshot() : await monitor.check();
+    try {
+      const { monitor } = await this.#init();
+      return this.#redactor.redactValue(options.cached ? monitor.snapshot() : await monitor.check());
+    } catch (error) {
+      throw this.#redact(error);
+    }
   }
 
   /**
@@ -301,6 +329,11 @@ export class DatabaseConnectionBase extends Emitter {
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return this.toString();
   }
+
+  /** Throws `error` redacted by this configuration's redactor: `.catch(this.#redact)`, or `throw this.#redact(e)`. */
+  #redact = (error: unknown): never => {
+    throw this.#redactor.redactError(error);
+  };
 
   async #close(): Promise<void> {
     this.#detachLogger?.();
@@ -389,6 +422,7 @@ export class DatabaseConnectionBase extends Emitter {
         backoffMax: c.reconnect_backoff_max,
         label,
         unref: this.#unref,
+        redactor: this.#redactor,
       },
       connectorFor(driver, c, targets, connector, parts.hostList),
       this,
@@ -413,10 +447,10 @@ export class DatabaseConnectionBase extends Emitter {
         pool.done(slot);
         // Provably never sent (the connection was found dead first): safe to send on another one.
         if ((error as DatabaseConnectionError).reachedServer === false && !pool.closing) {
-          const again = this.#querySlow<Row>(text, params, undefined);
+          const again = this.#querySlow<Row>(text, params, undefined).catch(this.#redact);
           return rows ? again.then(rowsOf) : again;
         }
-        throw error;
+        throw this.#redactor.redactError(error);
       },
     );
   }
@@ -535,8 +569,12 @@ export class DatabaseConnectionBase extends Emitter {
   };
 
   async #connect(signal?: AbortSignal): Promise<PooledConnection> {
-    const { pool } = await this.#init();
-    return new PooledConnection(await pool.acquire(signal));
+    try {
+      const { pool } = await this.#init();
+      return new PooledConnection(await pool.acquire(signal));
+    } catch (error) {
+      throw this.#redact(error);
+    }
   }
 }
 

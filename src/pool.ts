@@ -17,7 +17,7 @@ import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
 import type { Connector, PoolStats, QueryResult } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
-import { describeError } from "./redact.ts";
+import { describeError, type Redactor } from "./redact.ts";
 import { FRESH, Lease, type LeaseOwner, now, Slot } from "./slot.ts";
 
 /** Pool sizes and timings, in milliseconds. */
@@ -44,6 +44,8 @@ export interface PoolOptions {
   label: string;
   /** Lets a timer not keep the process alive (see `timerUnref`); timers keep it alive when unset. */
   unref?: (handle: unknown) => void;
+  /** The configuration's redactor: applied to failed statements and to the errors quoted in messages. */
+  redactor?: Redactor;
 }
 
 interface Waiter {
@@ -186,7 +188,7 @@ export class Pool implements LeaseOwner {
   run(slot: Slot, text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     return this.send(slot, text, params, signal).then(undefined, (error) => {
       this.failed(slot, error);
-      throw error;
+      throw this.options.redactor?.redactError(error) ?? error;
     });
   }
 
@@ -379,7 +381,7 @@ export class Pool implements LeaseOwner {
       await this.validate(slot);
       return true;
     } catch (error) {
-      this.events.emit("validation-failed", { id: slot.id, error: describeError(error) });
+      this.events.emit("validation-failed", { id: slot.id, error: describeError(error, this.options.redactor) });
       return false;
     }
   }
@@ -467,7 +469,7 @@ export class Pool implements LeaseOwner {
     if (this.downSince !== undefined) {
       message = `no connection within ${waited} ms: server ${this.options.label} unreachable since ${
         new Date(this.downSince).toISOString()
-      }${this.lastError ? ` (${describeError(this.lastError)})` : ""}`;
+      }${this.lastError ? ` (${describeError(this.lastError, this.options.redactor)})` : ""}`;
     } else {
       message = `no connection within ${waited} ms: ${inUse} of ${this.options.max} in use, ${counts.waiting} ${
         counts.waiting === 1 ? "caller" : "callers"
@@ -630,7 +632,7 @@ export class Pool implements LeaseOwner {
       attempt: this.#failedAttempts,
       delayMs: delay,
       downSince: new Date(this.downSince).toISOString(),
-      error: this.lastError ? describeError(this.lastError) : "",
+      error: this.lastError ? describeError(this.lastError, this.options.redactor) : "",
     });
     this.#retryAt = now() + delay;
     this.#retryTimer = setTimeout(() => {
@@ -664,7 +666,7 @@ export class Pool implements LeaseOwner {
     slot.dead = true;
     if (error !== undefined) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
-      if (this.events.wants("disconnect")) slot.error = describeError(error);
+      if (this.events.wants("disconnect")) slot.error = describeError(error, this.options.redactor);
     }
     this.#settle(slot, "error");
   }

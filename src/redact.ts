@@ -51,7 +51,11 @@ const GENERIC: readonly [RegExp, string][] = [
   [/(\b[a-z][a-z0-9+.-]*:[:/\\]*[^:/?#@\s"'<>]*:)[^\s/]*@/gi, `$1${MASK}@`],
   // password=..., sslpassword=..., sslkey=... in URL queries and keyword/value strings, quoted or not.
   [/(password|sslkey)(\s*=\s*)(?:'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?|[^\s&'"]+)/gi, `$1$2${MASK}`],
-  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, MASK],
+  // A key's body, not a header quoted alone ("expected -----BEGIN PRIVATE KEY----- or similar").
+  [
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----(?=\s*(?:[A-Za-z0-9+/]{8}|Proc-Type))[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
+    MASK,
+  ],
 ];
 
 /**
@@ -121,22 +125,78 @@ export class Redactor {
 
   /**
    * Redacts `error` in place and returns it: message, stack, string fields
-   * (`detail`, `hint`...), `issues` and `errors` lists, and its causes. Non-errors pass through.
+   * (`detail`, `hint`...), `issues` and `errors` lists, and its causes.
+   * Where a property cannot be rewritten (a driver's read-only `stack`), the
+   * error or cause is replaced by a redacted copy of the same class: rethrow
+   * the value returned. Non-errors pass through.
    */
   redactError<E>(error: E): E {
-    const seen = new Set<unknown>();
-    let e: unknown = error;
-    for (let depth = 0; depth < 8 && typeof e === "object" && e !== null && !seen.has(e); depth++) {
-      seen.add(e);
-      this.#scrubObject(e as Record<string, unknown>);
-      e = (e as { cause?: unknown }).cause;
+    return this.#scrubError(error, 0, new Set()) as E;
+  }
+
+  #scrubError(error: unknown, depth: number, seen: Set<unknown>): unknown {
+    if (typeof error !== "object" || error === null || depth >= 8 || seen.has(error)) return error;
+    seen.add(error);
+    const target = this.#scrubObject(error as Record<string, unknown>) ? error : this.#substitute(error);
+    const cause = (error as { cause?: unknown }).cause;
+    const clean = this.#scrubError(cause, depth + 1, seen);
+    if (clean !== cause || target !== error) {
+      try {
+        Object.defineProperty(target, "cause", { value: clean, writable: true, configurable: true });
+      } catch {
+        return this.#substitute(error, clean);
+      }
     }
-    return error;
+    return target;
+  }
+
+  /** Rewrites the strings of `target` in place; false when one could not be rewritten. */
+  #scrubObject(target: Record<string, unknown>): boolean {
+    let done = true;
+    for (const key of ["message", "stack", ...Object.keys(target)]) {
+      let value: unknown;
+      try {
+        value = target[key];
+      } catch {
+        continue;
+      }
+      const clean = typeof value === "string"
+        ? this.redact(value)
+        : Array.isArray(value) && (key === "issues" || key === "errors")
+        ? value.map((item) => this.#copy(item, 1))
+        : value;
+      if (clean === value) continue;
+      try {
+        target[key] = clean;
+      } catch { /* read-only: checked below */ }
+      if (target[key] !== clean) done = false;
+    }
+    return done;
+  }
+
+  /** A redacted copy of `error`: same prototype, every own property redacted, `cause` set apart. */
+  #substitute(error: object, cause?: unknown): object {
+    const copy = Object.create(Object.getPrototypeOf(error));
+    for (const key of Reflect.ownKeys(error)) {
+      if (key === "cause") continue;
+      const descriptor = Object.getOwnPropertyDescriptor(error, key)!;
+      let value: unknown;
+      try {
+        value = (error as Record<PropertyKey, unknown>)[key];
+      } catch {
+        continue;
+      }
+      const clean = typeof value === "string" ? this.redact(value) : this.#copy(value, 1);
+      Object.defineProperty(copy, key, { value: clean, writable: true, configurable: true, ...pick(descriptor) });
+    }
+    if (cause !== undefined) Object.defineProperty(copy, "cause", { value: cause, writable: true, configurable: true });
+    return copy;
   }
 
   /**
-   * A copy of `value` with every string redacted, through arrays and plain
-   * objects (event payloads, health snapshots); errors are redacted in place.
+   * `value` with every string redacted, through arrays and plain objects
+   * (event payloads, health snapshots): a copy where something changed, the
+   * same value otherwise; errors are redacted in place.
    */
   redactValue<T>(value: T): T {
     return this.#copy(value, 0) as T;
@@ -178,35 +238,29 @@ export class Redactor {
     return new RegExp(patterns.join("|"), "g");
   }
 
-  #scrubObject(target: Record<string, unknown>): void {
-    for (const key of ["message", "stack", ...Object.keys(target)]) {
-      let value: unknown;
-      try {
-        value = target[key];
-      } catch {
-        continue;
-      }
-      const clean = typeof value === "string"
-        ? this.redact(value)
-        : Array.isArray(value) && (key === "issues" || key === "errors")
-        ? value.map((item) => this.#copy(item, 1))
-        : value;
-      if (clean === value) continue;
-      try {
-        target[key] = clean;
-      } catch { /* frozen: leave it */ }
-    }
-  }
-
+  /** `value` redacted; the same object when nothing in it changed, so event payloads of numbers cost nothing. */
   #copy(value: unknown, depth: number): unknown {
     if (typeof value === "string") return this.redact(value);
     if (depth > 8 || typeof value !== "object" || value === null) return value;
     if (value instanceof Error) return this.redactError(value);
-    if (Array.isArray(value)) return value.map((item) => this.#copy(item, depth + 1));
+    if (Array.isArray(value)) {
+      const items = value.map((item) => this.#copy(item, depth + 1));
+      return items.some((item, i) => item !== value[i]) ? items : value;
+    }
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) return value;
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, this.#copy(v, depth + 1)]));
+    let copy: Record<string, unknown> | undefined;
+    for (const key in value) {
+      const item = (value as Record<string, unknown>)[key];
+      const clean = this.#copy(item, depth + 1);
+      if (clean !== item) (copy ??= { ...value })[key] = clean;
+    }
+    return copy ?? value;
   }
+}
+
+function pick(descriptor: PropertyDescriptor): { enumerable: boolean } {
+  return { enumerable: descriptor.enumerable ?? false };
 }
 
 function escape(text: string): string {

@@ -3,13 +3,28 @@
  * keyword/value strings, YAML (valid, broken, mutated), objects and
  * environment variables must never show in anything a configuration error
  * or a configuration prints: message, `issues`, stack, causes, `String`,
- * `JSON.stringify`, `Deno.inspect`. Fixed seeds, so a failure replays.
+ * `JSON.stringify`, `Deno.inspect`; nor, on a real server (SCRAM), in the
+ * errors, events, log lines and health of a connection, even where the
+ * server quotes it back, nor in the doctor's report. Fixed seeds, so a
+ * failure replays.
  */
 
 import assert from "node:assert/strict";
-import { loadConfig, parseConfig } from "../mod.ts";
+import { formatReport, runDoctor } from "../doctor/mod.ts";
+import {
+  DatabaseConnection,
+  DatabaseConnectionError,
+  type DatabaseEventName,
+  healthHandler,
+  loadConfig,
+  type Logger,
+  parseConfig,
+  QueryError,
+} from "../mod.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
+import { logfmt } from "../src/logger.ts";
 import { redactorOf } from "../src/redact.ts";
+import { startCluster } from "./helpers/cluster.ts";
 
 const SEEDS = [7, 1999, 4242];
 const PASSWORDS_PER_SEED = 10;
@@ -224,4 +239,111 @@ Deno.test("fuzz: a planted password shows in no error and no printout of a confi
     await Deno.remove(dir, { recursive: true });
   }
   assert.ok(configs > 100 && errors > 1000, `${configs} configurations and ${errors} errors checked`);
+});
+
+/** Everything a connection shows: errors its methods threw, log lines, event details, health, printouts. */
+class Exposure {
+  readonly texts: string[] = [];
+  readonly logger: Logger;
+
+  constructor() {
+    const log = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+      this.texts.push(`${level} ${message} ${fields ? logfmt(fields) : ""}`, JSON.stringify(fields ?? {}));
+    };
+    this.logger = { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+  }
+
+  watch(db: DatabaseConnection): void {
+    for (const name of EVENT_NAMES) db.on(name, (e) => this.texts.push(`${name} ${JSON.stringify(e.detail)}`));
+  }
+
+  /** Runs `step`; whatever it returns or throws is exposed. */
+  async try(step: () => unknown): Promise<unknown> {
+    const result = await outcome(step);
+    this.texts.push(...printouts(result));
+    return result;
+  }
+
+  async inspect(db: DatabaseConnection): Promise<void> {
+    await this.try(() => db.health());
+    const response = await healthHandler(db)(new Request("http://localhost/healthz"));
+    this.texts.push(await response.text(), String(db), Deno.inspect(db), JSON.stringify(db.stats()));
+  }
+}
+
+const EVENT_NAMES: DatabaseEventName[] = [
+  "connect",
+  "disconnect",
+  "checkout",
+  "checkin",
+  "validation-failed",
+  "reconnecting",
+  "reconnected",
+  "pool-exhausted",
+  "leak-suspected",
+  "schema-version",
+  "health-change",
+  "failover",
+];
+
+Deno.test("fuzz: a planted password shows in no error, event, log line, health snapshot or doctor report of a real connection", async () => {
+  await using pg = await startCluster({
+    password: "admin-Pw-0",
+    hba: ["local all all trust", "host all all 127.0.0.1/32 scram-sha-256"],
+  });
+  await pg.psql("CREATE ROLE fuzz LOGIN; CREATE ROLE fuzz_other LOGIN PASSWORD 'not-the-planted-one'");
+  const random = prng(SEEDS[0]);
+  const options = "pool_min=1&pool_max=2&connect_timeout=2s&pool_acquire_timeout=300ms&leak_detection_threshold=1ms";
+  let echoed = 0;
+  for (let n = 0; n < 6; n++) {
+    // Printable ASCII (the server and the driver prepare a non-ASCII SCRAM password differently: SASLprep);
+    // a short one keeps a character no honest message holds, so that finding it means a leak.
+    const ascii = plantedPassword(random).replace(/[^\x20-\x7e]/g, "~");
+    const pw = ascii.length < 3 ? `~${ascii}` : ascii;
+    await pg.psql(`ALTER ROLE fuzz PASSWORD '${pw.replaceAll("'", "''")}'`);
+    const seen = new Exposure();
+    const right = `postgres://fuzz:${encodeURIComponent(pw)}@${pg.host}:${pg.port}/postgres?${options}`;
+    {
+      // The right password: the server echoes it back in errors about the statements below.
+      await using db = new DatabaseConnection(right, { logger: seen.logger, logLevel: "debug" });
+      seen.watch(db);
+      await db.validateConnection();
+      const echo = await seen.try(() => db.query("SELECT $1::int", [pw]));
+      assert.ok(echo instanceof QueryError && echo.code === "22P02", `expected 22P02, got ${echo}`);
+      echoed++;
+      await seen.try(() => db.sql`SELECT ${pw}::int`);
+      await seen.try(() => db.query("SELECT $1::int", [pw], { timeout: 5_000 }));
+      await seen.try(() => db.getSession((s) => s.query("SELECT $1::int", [pw])));
+      await seen.try(async () => {
+        await using c = await db.engine.connect();
+        await c.query(`SELECT '${pw.replaceAll("'", "''")}'::int`);
+      });
+      await seen.inspect(db);
+    }
+    const wrong = [
+      `postgres://fuzz_other:${encodeURIComponent(pw)}@${pg.host}:${pg.port}/postgres?${options}`,
+      { postgres: { host: pg.host, port: pg.port, user: "fuzz_other", password: pw, pool_acquire_timeout: "300ms" } },
+    ];
+    for (const config of wrong) {
+      await using db = new DatabaseConnection(config, { logger: seen.logger, logLevel: "debug" });
+      seen.watch(db);
+      const refused = await seen.try(() => db.validateConnection());
+      assert.ok(refused instanceof DatabaseConnectionError && refused.code === "28P01", `expected 28P01: ${refused}`);
+      await seen.try(() => db.query("SELECT 1"));
+      await seen.inspect(db);
+    }
+    {
+      const env = { PGPASSWORD: pw, PGUSER: "fuzz_other" };
+      await using db = new DatabaseConnection({ host: pg.host, port: pg.port }, { env, logger: seen.logger });
+      seen.watch(db);
+      await seen.try(() => db.validateConnection());
+      await seen.inspect(db);
+    }
+    for (const target of [right, wrong[0] as string]) {
+      const report = await runDoctor(target, { env: {}, samples: 1 });
+      seen.texts.push(JSON.stringify(report), formatReport(report));
+    }
+    for (const text of seen.texts) assertHidden(pw, text, `password ${n}`);
+  }
+  assert.equal(echoed, 6);
 });

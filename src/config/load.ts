@@ -37,6 +37,7 @@ import type { Env } from "./interpolate.ts";
 import { type Layer, objectLayer } from "./layers.ts";
 import { parseConfig } from "./parse.ts";
 import { resolveLayers } from "./resolve.ts";
+import { isConfigKey } from "./schema.ts";
 import { inputSecrets, maskCredentials, yamlSecrets } from "./secrets.ts";
 import type { DatabaseConfig } from "./types.ts";
 import { isConnectionString } from "./url.ts";
@@ -153,7 +154,7 @@ async function fileLayer(
     fail(`cannot read config file ${quoted}: ${e instanceof Error ? maskCredentials(e.message) : String(e)}`, e);
   }
   // Loaded only when a file is read: the YAML parser is a large share of start-up time otherwise.
-  for (const secret of yamlSecrets(text, env).secrets) secrets.add(secret);
+  for (const secret of yamlSecrets(text, env, isConfigKey).secrets) secrets.add(secret);
   const { parseYaml } = await import("./yaml.ts");
   const { value, sources } = parseYaml(text, file);
   return objectLayer(value, { env, sources, origin: file });

@@ -298,6 +298,21 @@ export function resolveKey(
 }
 
 /**
+ * Whether `name` may be a key of a configuration document: a section
+ * (`database`, `postgres`), a key or an alias, or a near-miss of one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isConfigKey } from "./schema.ts";
+ * assert(isConfigKey("postgres") && isConfigKey("pool_mx") && !isConfigKey("S3cret"));
+ * ```
+ */
+export function isConfigKey(name: string): boolean {
+  return name === "database" || name === "postgres" || Object.hasOwn(FIELDS, name) || keyHint(name) !== undefined;
+}
+
+/**
  * The key an unknown `key` most likely stands for: a near-miss (`pool_mx`) or
  * another library's name (`username`), if any.
  *

@@ -11,7 +11,6 @@
 
 import { Secret } from "../redact.ts";
 import type { Env } from "./interpolate.ts";
-import { keyHint, resolveKey } from "./schema.ts";
 import { closest } from "./suggest.ts";
 
 const SECRET_KEYS = ["password", "sslpassword", "sslkey"];
@@ -228,7 +227,9 @@ const YAML_KEY_LINE = /^\s*(?:-\s+)?["']?([\w.-]+)["']?\s*:(?:\s|$)/;
  * What YAML text (broken YAML too) holds in secret keys: the secrets, read
  * every plausible way, and the numbers of the lines that hold a secret key or
  * its value (continuation lines, block scalars), whose parser errors must not
- * be shown; `keyLines` are those where a secret key itself stands.
+ * be shown; `keyLines` are those where a secret key itself stands. After an
+ * empty value or an open quote, a following line is read as the value,
+ * mis-indented, unless it starts with a key `isKey` accepts (by default any).
  *
  * @example
  * ```ts
@@ -241,6 +242,7 @@ const YAML_KEY_LINE = /^\s*(?:-\s+)?["']?([\w.-]+)["']?\s*:(?:\s|$)/;
 export function yamlSecrets(
   text: string,
   env: Env,
+  isKey: (name: string) => boolean = () => true,
 ): { secrets: string[]; lines: Set<number>; keyLines: Set<number> } {
   const out: string[] = [];
   const lines = new Set<number>();
@@ -266,8 +268,7 @@ export function yamlSecrets(
         // After an empty value or an open quote, a line that is no key's (nor a misspelt key's) continues the
         // value, mis-indented.
         const key = YAML_KEY_LINE.exec(next)?.[1];
-        const known = key !== undefined && (key === "database" || key === "postgres" || !!keyHint(key) ||
-          resolveKey(key).key !== undefined);
+        const known = key !== undefined && isKey(key);
         if (!blank && !deeper && !(open && !known && !/^\s*(?:#|---|\.\.\.)/.test(next))) break;
         lines.add(j + 1);
         if (blank) continue;

@@ -8,7 +8,7 @@
 
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import { ConfigError, type ConfigIssue } from "../errors.ts";
-import { resolveKey } from "./schema.ts";
+import { isConfigKey, resolveKey } from "./schema.ts";
 import { isSecretKey, yamlSecrets } from "./secrets.ts";
 
 const FLOWS = ["flow map", "flow sequence"];
@@ -101,7 +101,7 @@ export function parseYaml(text: string, file: string): YamlFile {
   // logLevel "error": the parser's warnings go to the console and quote the document.
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, merge: true, logLevel: "error" });
   const at = (offset: number) => `${file}:${lines.linePos(offset).line}`;
-  const { lines: secretLines, keyLines } = yamlSecrets(text, {});
+  const { lines: secretLines, keyLines } = yamlSecrets(text, {}, isConfigKey);
   if (doc.errors.length) {
     const issues: ConfigIssue[] = doc.errors.map((error) => {
       const found = pathAt(doc.contents, error.pos[0], "");
