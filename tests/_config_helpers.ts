@@ -1,6 +1,7 @@
 /** Shared helpers of the config tests. */
 
 import assert from "node:assert/strict";
+import { loadConfig } from "../mod.ts";
 import { ConfigError, type ConfigIssue } from "../src/errors.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 
@@ -77,4 +78,19 @@ export async function tempFiles(files: Record<string, string>): Promise<{ dir: s
   const dir = await Deno.makeTempDir({ prefix: "dewey-config-" });
   for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${name}`, text);
   return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
+}
+
+/** Loads `text` as a YAML config file, which must fail; returns the error and the file's path. */
+export async function loadYaml(
+  text: string,
+  env: Record<string, string> = {},
+): Promise<{ error: unknown; file: string }> {
+  await using tmp = await tempFiles({ "dewey.yaml": text });
+  const file = `${tmp.dir}/dewey.yaml`;
+  try {
+    await loadConfig(file, { env });
+  } catch (e) {
+    return { error: e, file };
+  }
+  assert.fail("expected a ConfigError");
 }

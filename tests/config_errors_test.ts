@@ -5,22 +5,11 @@
 
 import assert from "node:assert/strict";
 import { loadConfig, parseConfig } from "../mod.ts";
-import { assertConfigError, password, rejectsConfigError, tempFiles, throwsConfigError } from "./_config_helpers.ts";
+import { assertConfigError, loadYaml, password, rejectsConfigError, throwsConfigError } from "./_config_helpers.ts";
 
 /** A YAML file whose postgres section is `lines` (from line 3), with a password set on line 3. */
 function yaml(pw: string, ...lines: string[]): string {
   return ["database:", "  postgres:", `    password: "${pw}"`, ...lines.map((l) => `    ${l}`), ""].join("\n");
-}
-
-async function loadYaml(text: string, env: Record<string, string> = {}) {
-  await using tmp = await tempFiles({ "dewey.yaml": text });
-  const file = `${tmp.dir}/dewey.yaml`;
-  try {
-    await loadConfig(file, { env });
-  } catch (e) {
-    return { error: e, file };
-  }
-  assert.fail("expected a ConfigError");
 }
 
 Deno.test("bad YAML syntax: an unterminated quote, at its line", async () => {

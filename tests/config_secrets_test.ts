@@ -11,9 +11,9 @@ import { loadConfig, parseConfig } from "../mod.ts";
 import {
   assertConfigError,
   assertSafeConfig,
+  loadYaml,
   password,
   rejectsConfigError,
-  tempFiles,
   throwsConfigError,
 } from "./_config_helpers.ts";
 
@@ -116,17 +116,6 @@ Deno.test("a URL given as a host is refused without quoting it", () => {
     message: /^expected a host name, found a URL or user@host$/,
   });
 });
-
-async function loadYaml(text: string, env: Record<string, string> = {}) {
-  await using tmp = await tempFiles({ "dewey.yaml": text });
-  const file = `${tmp.dir}/dewey.yaml`;
-  try {
-    await loadConfig(file, { env });
-  } catch (e) {
-    return { error: e, file };
-  }
-  assert.fail("expected a ConfigError");
-}
 
 Deno.test("YAML: a value after the password's colon never becomes part of a key path", async () => {
   const pw = password();

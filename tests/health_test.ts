@@ -10,30 +10,9 @@ import { logfmt, type Logger } from "../src/logger.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { admin, testDb, waitFor } from "./helpers/db.ts";
 import { FakeDriver } from "./helpers/fake_driver.ts";
+import { recordEvents as record } from "./helpers/events.ts";
 import { freePort } from "./helpers/net.ts";
 import { assertNoLeak, sleep } from "./_faults.ts";
-
-const EVENTS: DatabaseEventName[] = [
-  "connect",
-  "disconnect",
-  "checkout",
-  "checkin",
-  "validation-failed",
-  "reconnecting",
-  "reconnected",
-  "pool-exhausted",
-  "leak-suspected",
-  "schema-version",
-  "health-change",
-  "failover",
-];
-
-/** Every event and log line of `db`, as text, for the secret check. */
-function record(db: DatabaseConnection) {
-  const events: { type: DatabaseEventName; detail: unknown }[] = [];
-  for (const type of EVENTS) db.on(type, (e) => events.push({ type, detail: e.detail }));
-  return events;
-}
 
 function details<K extends DatabaseEventName>(
   events: { type: DatabaseEventName; detail: unknown }[],

@@ -14,7 +14,6 @@ import { formatReport, runDoctor } from "../doctor/mod.ts";
 import {
   DatabaseConnection,
   DatabaseConnectionError,
-  type DatabaseEventName,
   healthHandler,
   loadConfig,
   type Logger,
@@ -25,6 +24,7 @@ import type { DatabaseConfig } from "../src/config/types.ts";
 import { logfmt } from "../src/logger.ts";
 import { redactorOf } from "../src/redact.ts";
 import { startCluster } from "./helpers/cluster.ts";
+import { EVENT_NAMES } from "./helpers/events.ts";
 
 const SEEDS = [7, 1999, 4242];
 const PASSWORDS_PER_SEED = 10;
@@ -270,21 +270,6 @@ class Exposure {
     this.texts.push(await response.text(), String(db), Deno.inspect(db), JSON.stringify(db.stats()));
   }
 }
-
-const EVENT_NAMES: DatabaseEventName[] = [
-  "connect",
-  "disconnect",
-  "checkout",
-  "checkin",
-  "validation-failed",
-  "reconnecting",
-  "reconnected",
-  "pool-exhausted",
-  "leak-suspected",
-  "schema-version",
-  "health-change",
-  "failover",
-];
 
 Deno.test("fuzz: a planted password shows in no error, event, log line, health snapshot or doctor report of a real connection", async () => {
   await using pg = await startCluster({
