@@ -95,6 +95,7 @@ export function redactText(text: string): string {
  * assert(redactor.redact('auth "s3cr3t pw" failed') === 'auth "***" failed');
  * assert(redactor.redact("u=s3cr3t%20pw") === "u=***");
  * assert(new Redactor().redact("postgres://app:pw@db/x") === "postgres://app:***@db/x");
+ * assert(redactor.with(["k3y-2"]).redact("s3cr3t pw, k3y-2") === "***, ***");
  * ```
  */
 export class Redactor {

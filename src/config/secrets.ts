@@ -150,7 +150,19 @@ function quotedPrefix(value: string): string {
   return value.slice(1);
 }
 
-/** Secrets of the variables libpq and this library read: `PGPASSWORD`, `PGSSLKEY`, URLs in `DATABASE_URL`, PG* and `DEWEY_CONFIG`. */
+/**
+ * Secrets of the variables libpq and this library read: `PGPASSWORD`,
+ * `PGSSLKEY`, and credentials in `DATABASE_URL`, `DEWEY_CONFIG` or any PG*
+ * variable (a URL set by mistake).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { envSecrets } from "./secrets.ts";
+ * const found = envSecrets({ PGPASSWORD: "hunter2", DATABASE_URL: "postgres://app:s3cr3t@db/app", HOME: "/root" });
+ * assert(found.includes("hunter2") && found.includes("s3cr3t") && !found.includes("/root"));
+ * ```
+ */
 export function envSecrets(env: Env): string[] {
   const out: string[] = [];
   for (const [name, value] of Object.entries(env)) {
