@@ -250,3 +250,94 @@ export interface Platform {
   /** Lets a timer not keep the process alive (for runtimes whose timer handles have no `unref()`). */
   unrefTimer?(handle: unknown): void;
 }
+
+// ---- instrumentation ----------------------------------------------------------------------------
+
+/**
+ * What an instrumentation may read of the database it is attached to: the
+ * configuration (redacted when printed), the pool numbers and the events.
+ * A `DatabaseConnection` is one.
+ */
+export interface InstrumentedDatabase {
+  /** The validated configuration. */
+  readonly config: DatabaseConfig;
+  /** Pool numbers, as `db.stats()` reports them. */
+  stats(): PoolStats;
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on: Emitter["on"];
+}
+
+/**
+ * Tracing and metrics, plugged in explicitly (`telemetry` option or
+ * `db.instrument()`): the core calls these hooks at the few places that
+ * matter and imports nothing of OpenTelemetry. `@dewey/db/otel` and
+ * `@dewey/db/prometheus` implement it.
+ *
+ * @example An instrumentation that counts statements
+ * ```ts
+ * import type { Instrumentation } from "./contracts.ts";
+ * let statements = 0;
+ * const counting: Instrumentation = {
+ *   attach: () => ({
+ *     statement: () => ({ waiting: () => () => {}, retry() {}, end: () => void statements++ }),
+ *     session: () => undefined,
+ *     connect: () => undefined,
+ *     close() {},
+ *   }),
+ * };
+ * ```
+ */
+export interface Instrumentation {
+  /** Called once per database it is given to; returns the hooks for that database. */
+  attach(db: InstrumentedDatabase): Telemetry;
+}
+
+/**
+ * The hooks of one instrumentation on one database. Each start hook returns
+ * `undefined` when nothing would be recorded (no SDK registered, nothing
+ * sampled), and the core then does no more work for it. Hooks never throw.
+ */
+export interface Telemetry {
+  /** A statement outside any session starts (autocommit, or on an `engine.connect()` connection). */
+  statement(text: string, params: readonly unknown[] | undefined): StatementTrace | undefined;
+  /** A session starts (before it waits for a connection and sends BEGIN); `attempt` counts callback retries from 1. */
+  session(attempt: number): SessionTrace | undefined;
+  /** The pool starts opening a connection to `target` (`host:port`, or a replica's label). */
+  connect(target: string): ConnectTrace | undefined;
+  /** The database closed, or the instrumentation was detached: stop observing. */
+  close(): void;
+}
+
+/** What statements and sessions have in common: they may queue for a connection, and be retried. */
+export interface TracedWork {
+  /** The work queues for a connection; the returned function is called once it has one. */
+  waiting(): () => void;
+  /** The work provably never reached the server on one connection and starts again on another. */
+  retry(error: unknown): void;
+}
+
+/** One statement, from its call to its outcome, retries included. */
+export interface StatementTrace extends TracedWork {
+  /** The statement ended: `error` when it failed, else its `result`. Called once. */
+  end(error: unknown, result?: QueryResult): void;
+}
+
+/** One session (a transaction) or a savepoint inside one, from its start to COMMIT or ROLLBACK. */
+export interface SessionTrace extends TracedWork {
+  /** A statement of this session starts (BEGIN, the caller's, SAVEPOINT, COMMIT...). */
+  statement(text: string, params: readonly unknown[] | undefined): StatementTrace | undefined;
+  /** A savepoint (a nested session) named `name` starts inside this one. */
+  savepoint(name: string): SessionTrace;
+  /** The connection died during COMMIT: the session asks the server how it ended; call the result with the answer. */
+  settling(): (outcome: "committed" | "aborted" | "unknown") => void;
+  /** Runs `fn` (the session callback) with this session as the caller's current context. */
+  within<T>(fn: () => T): T;
+  /** The session ended, `committed` or `rolled back`; `error` when it failed. Called once. */
+  end(error: unknown, outcome: "committed" | "rolled back"): void;
+}
+
+/** One connection attempt by the pool (TCP or WebSocket, TLS, startup). */
+export interface ConnectTrace {
+  /** The attempt ended: `error` when it failed, else what the connection negotiated. Called once. */
+  end(error: unknown, info?: ConnectionInfo): void;
+}

@@ -16,11 +16,15 @@ import type {
   ConnectorOptions,
   Driver,
   DriverFactory,
+  Instrumentation,
   PoolStats,
   QueryResult,
   Router,
   Row,
   ScopeStorage,
+  SessionTrace,
+  StatementTrace,
+  Telemetry,
 } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
 import { type DatabaseEventMap, type DatabaseEventName, Emitter } from "./events.ts";
@@ -41,6 +45,7 @@ import {
 import { beginStatement, type RetryOptions, Session, type SessionOptions } from "./session.ts";
 import type { Slot } from "./slot.ts";
 import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
+import { combineTelemetry, traced } from "./telemetry.ts";
 
 /** Options beside the configuration. */
 export interface DatabaseConnectionOptions {
@@ -58,6 +63,11 @@ export interface DatabaseConnectionOptions {
   logLevel?: LogLevel;
   /** Environment for `${VAR}` and `PG*` when `config` is not parsed yet (Workers bindings); default the runtime's. */
   env?: Record<string, string | undefined>;
+  /**
+   * Tracing and metrics: `otel()` from `@dewey/db/otel`, or several. Attached before anything runs, so the
+   * first connection is traced too. Without it the library does no telemetry work at all.
+   */
+  telemetry?: Instrumentation | readonly Instrumentation[];
 }
 
 /** What `new DatabaseConnection()` accepts as configuration. */
@@ -127,6 +137,9 @@ export class DatabaseConnectionBase extends Emitter {
   #closed: Promise<void> | undefined;
   #detachLogger: (() => void) | undefined;
   #redactor: Redactor;
+  #attached: Telemetry[] = [];
+  /** Every attached instrumentation as one; undefined when none, which is the only check on the hot path. */
+  #telemetry: Telemetry | undefined;
 
   /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
   constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
@@ -139,11 +152,14 @@ export class DatabaseConnectionBase extends Emitter {
     this.#unref = timerUnref(platform);
     const logger = options.logger ?? consoleLogger;
     if (logger) this.#detachLogger = attachLogger(this, logger, options.logLevel);
+    for (const i of [options.telemetry ?? []].flat()) this.instrument(i);
     this.engine = { connect: (o) => this.#connect(o?.signal) };
     this.sql = sqlTag((text, values) => {
       const pool = this.#pool;
       // The shared path maps to rows in the same `then` that settles the statement; the rest goes through query().
-      if (pool !== undefined && this.#pipelining && this.#scope?.getStore() === undefined) {
+      if (
+        pool !== undefined && this.#pipelining && this.#telemetry === undefined && this.#scope?.getStore() === undefined
+      ) {
         const slot = pool.pick();
         if (slot !== undefined) return this.#runShared(pool, slot, text, values, true) as Promise<Row[]>;
       }
@@ -174,12 +190,43 @@ export class DatabaseConnectionBase extends Emitter {
     if (session !== undefined && session.owner === this && session.active) {
       return session.query<R>(text, params, options);
     }
+    const trace = this.#telemetry?.statement(text, params);
+    if (trace !== undefined) return this.#traced(trace, text, params, options) as Promise<QueryResult<R>>;
     const pool = this.#pool;
     if (pool !== undefined && options === undefined && this.#pipelining) {
       const slot = pool.pick();
       if (slot !== undefined) return this.#runShared(pool, slot, text, params, false) as Promise<QueryResult<R>>;
     }
     return this.#querySlow<R>(text, params, options).catch(this.#redact);
+  }
+
+  /**
+   * Attaches an instrumentation (tracing, metrics) and returns a function that
+   * detaches it. Several may be attached at once. Prefer the `telemetry`
+   * option, which also sees the first connection open.
+   *
+   * @example
+   * ```ts ignore
+   * import { otel } from "jsr:@dewey/db/otel";
+   * const detach = db.instrument(otel());
+   * ```
+   */
+  instrument(instrumentation: Instrumentation): () => void {
+    const telemetry = instrumentation.attach(this);
+    this.#attached = [...this.#attached, telemetry];
+    this.#retelemetry();
+    return () => {
+      if (!this.#attached.includes(telemetry)) return;
+      this.#attached = this.#attached.filter((t) => t !== telemetry);
+      this.#retelemetry();
+      telemetry.close();
+    };
+  }
+
+  #retelemetry(): void {
+    this.#telemetry = combineTelemetry(this.#attached);
+    const state = this.#state;
+    if (state) { for (const pool of [state.pool, ...state.replicas]) pool.telemetry = this.#telemetry; }
   }
 
   /** The session whose callback is running in this async context, if any. */
@@ -223,7 +270,7 @@ export class DatabaseConnectionBase extends Emitter {
     const retry = retryOptions(options.retry);
     for (let attempt = 1;; attempt++) {
       try {
-        const session = await this.#begin(options);
+        const session = await this.#begin(options, attempt);
         const store = this.#scope ??= this.#runtime.platform.createScope<Session>?.();
         return store ? await store.run(session, () => session.run(fn)) : await session.run(fn);
       } catch (error) {
@@ -337,6 +384,17 @@ export class DatabaseConnectionBase extends Emitter {
 
   async #close(): Promise<void> {
     this.#detachLogger?.();
+    try {
+      await this.#closePools();
+    } finally {
+      // After the pools: statements drained by the close still end their traces.
+      for (const t of this.#attached) t.close();
+      this.#attached = [];
+      this.#telemetry = undefined;
+    }
+  }
+
+  async #closePools(): Promise<void> {
     const ready = this.#ready;
     if (!ready) return;
     let state: Ready;
@@ -409,7 +467,7 @@ export class DatabaseConnectionBase extends Emitter {
   ): Pool {
     const c = this.config;
     const cap = driver.maxConnections ?? Infinity;
-    return new Pool(
+    const pool = new Pool(
       {
         min: Math.min(min ?? c.pool_min, cap),
         max: Math.min(c.pool_max, cap),
@@ -427,6 +485,8 @@ export class DatabaseConnectionBase extends Emitter {
       connectorFor(driver, c, targets, connector, parts.hostList),
       this,
     );
+    pool.telemetry = this.#telemetry;
+    return pool;
   }
 
   /** One autocommit statement on a shared slot, settled in a single `then`: the result, or its rows. */
@@ -436,6 +496,7 @@ export class DatabaseConnectionBase extends Emitter {
     text: string,
     params: readonly unknown[] | undefined,
     rows: boolean,
+    trace?: StatementTrace,
   ): Promise<QueryResult | Row[]> {
     return pool.send(slot, text, params).then<QueryResult | Row[], QueryResult | Row[]>(
       (result) => {
@@ -447,7 +508,8 @@ export class DatabaseConnectionBase extends Emitter {
         pool.done(slot);
         // Provably never sent (the connection was found dead first): safe to send on another one.
         if ((error as DatabaseConnectionError).reachedServer === false && !pool.closing) {
-          const again = this.#querySlow<Row>(text, params, undefined).catch(this.#redact);
+          trace?.retry(error);
+          const again = this.#querySlow<Row>(text, params, undefined, trace).catch(this.#redact);
           return rows ? again.then(rowsOf) : again;
         }
         throw this.#redactor.redactError(error);
@@ -455,18 +517,39 @@ export class DatabaseConnectionBase extends Emitter {
     );
   }
 
-  async #querySlow<R>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
+  /** A statement traced from its call to its outcome (pool waits and retries included). */
+  #traced(
+    trace: StatementTrace,
+    text: string,
+    params: readonly unknown[] | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<QueryResult> {
+    const pool = this.#pool;
+    const slot = pool !== undefined && options === undefined && this.#pipelining ? pool.pick() : undefined;
+    const run = slot !== undefined
+      ? this.#runShared(pool!, slot, text, params, false, trace) as Promise<QueryResult>
+      : this.#querySlow<Row>(text, params, options, trace).catch(this.#redact);
+    return traced(trace, run);
+  }
+
+  async #querySlow<R>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+    trace?: StatementTrace,
+  ): Promise<QueryResult<R>> {
     const { pool, router } = await this.#init();
     const replica = options?.readOnly ? await router.pick() : undefined;
-    if (replica === undefined) return await this.#queryOn<R>(pool, text, params, options);
+    if (replica === undefined) return await this.#queryOn<R>(pool, text, params, options, trace);
     try {
-      return await this.#queryOn<R>(replica, text, params, options);
+      return await this.#queryOn<R>(replica, text, params, options, trace);
     } catch (error) {
       if (!isConnectionFailure(error) || replica.closing) throw error;
       router.failed(replica, error);
+      trace?.retry(error);
       // readOnly promises the statement writes nothing (and a standby applies no writes): running it
       // on the next replica or the primary cannot apply anything twice.
-      return await this.#querySlow<R>(text, params, options);
+      return await this.#querySlow<R>(text, params, options, trace);
     }
   }
 
@@ -475,10 +558,11 @@ export class DatabaseConnectionBase extends Emitter {
     text: string,
     params?: readonly unknown[],
     options?: QueryOptions,
+    trace?: StatementTrace,
   ): Promise<QueryResult<R>> {
     if (options?.signal || options?.timeout || !this.#pipelining) {
       return await withDeadline(options, async (signal) => {
-        const lease = await target.acquire(signal);
+        const lease = await target.acquire(signal, trace);
         try {
           return await lease.query(text, params, signal) as QueryResult<R>;
         } finally {
@@ -487,7 +571,7 @@ export class DatabaseConnectionBase extends Emitter {
       });
     }
     for (let attempt = 0;; attempt++) {
-      const slot = target.pick() ?? await target.waitShared();
+      const slot = target.pick() ?? await target.waitShared(undefined, trace);
       try {
         const result = await target.run(slot, text, params);
         target.done(slot);
@@ -495,6 +579,7 @@ export class DatabaseConnectionBase extends Emitter {
       } catch (error) {
         target.done(slot);
         if ((error as DatabaseConnectionError).reachedServer !== false || attempt >= 2 || target.closing) throw error;
+        trace?.retry(error);
       }
     }
   }
@@ -504,7 +589,16 @@ export class DatabaseConnectionBase extends Emitter {
    * write as the first statement it would save one, but postgres.js ends every statement with a Sync, so a BEGIN
    * that failed would not stop the statement behind it from running, and committing, outside the transaction.
    */
-  async #begin(options: SessionOptions): Promise<Session> {
+  #begin(options: SessionOptions, attempt = 1): Promise<Session> {
+    const trace = this.#telemetry?.session(attempt);
+    if (trace === undefined) return this.#beginOn(options, undefined);
+    return this.#beginOn(options, trace).catch((error) => {
+      trace.end(error, "rolled back");
+      throw error;
+    });
+  }
+
+  async #beginOn(options: SessionOptions, trace: SessionTrace | undefined): Promise<Session> {
     // Once started, no `await` on #init(): a microtask hop less per transaction.
     const { pool, router, replicas } = this.#state !== undefined && this.#closed === undefined
       ? this.#state
@@ -514,21 +608,23 @@ export class DatabaseConnectionBase extends Emitter {
     const verify = options.verifyCommit ?? options.retry !== undefined;
     const settle = verify ? this.#settleCommit : undefined;
     for (let attempt = 0;; attempt++) {
-      const lease = await target.acquire(options.signal);
+      const lease = await target.acquire(options.signal, trace);
       try {
-        await lease.query(begin);
+        await traced(trace?.statement(begin, undefined), lease.query(begin));
         lease.inTransaction = true;
-        return new Session(this, lease, undefined, undefined, settle);
+        return new Session(this, lease, undefined, undefined, settle, trace);
       } catch (error) {
         await lease.release(isConnectionFailure(error));
         if (target !== pool && isConnectionFailure(error) && !target.closing) {
           // Only BEGIN was sent: another replica or the primary may take the session.
           router.failed(target, error);
+          trace?.retry(error);
           target = (await router.pick()) ?? pool;
           continue;
         }
         const unsent = (error as DatabaseConnectionError).reachedServer === false;
         if (!unsent || attempt >= 2) throw error;
+        trace?.retry(error);
       }
     }
   }
@@ -571,7 +667,7 @@ export class DatabaseConnectionBase extends Emitter {
   async #connect(signal?: AbortSignal): Promise<PooledConnection> {
     try {
       const { pool } = await this.#init();
-      return new PooledConnection(await pool.acquire(signal));
+      return new PooledConnection(await pool.acquire(signal), this.#telemetry);
     } catch (error) {
       throw this.#redact(error);
     }

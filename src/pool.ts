@@ -14,7 +14,7 @@
 
 import { backoffDelay } from "./backoff.ts";
 import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
-import type { Connector, PoolStats, QueryResult } from "./contracts.ts";
+import type { Connector, PoolStats, QueryResult, Telemetry, TracedWork } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
 import { describeError, type Redactor } from "./redact.ts";
@@ -70,6 +70,8 @@ export class Pool implements LeaseOwner {
   lastError: Error | undefined;
   /** Connection attempts in progress. */
   opening = 0;
+  /** Traces connection attempts when set (the facade keeps it in step with its instrumentations). */
+  telemetry: Telemetry | undefined;
 
   #waiters: Waiter[] = [];
   /**
@@ -136,9 +138,11 @@ export class Pool implements LeaseOwner {
   }
 
   /** Waits for any connection the shared path may use. The slot comes back with `inflight` counted. */
-  waitShared(signal?: AbortSignal): Promise<Slot> {
+  waitShared(signal?: AbortSignal, trace?: TracedWork): Promise<Slot> {
     this.#assertOpen();
-    return this.#enqueue(false, signal);
+    if (trace === undefined) return this.#enqueue(false, signal);
+    const waited = trace.waiting();
+    return this.#enqueue(false, signal).finally(waited);
   }
 
   /** Ends one shared statement on `slot`. */
@@ -149,8 +153,8 @@ export class Pool implements LeaseOwner {
     else if (slot.reserved || this.#waiters.length) this.#handOff(slot);
   }
 
-  /** Checks out a connection for exclusive use, first come first served. */
-  acquire(signal?: AbortSignal): Promise<Lease> {
+  /** Checks out a connection for exclusive use, first come first served; `trace` hears of a wait in the queue. */
+  acquire(signal?: AbortSignal, trace?: TracedWork): Promise<Lease> {
     if (this.closing) return Promise.reject(closedError());
     if (this.#waiters.length === 0) {
       // Hot path: a free connection used since the last tick needs no ping, no clock, no async machinery.
@@ -160,13 +164,13 @@ export class Pool implements LeaseOwner {
         if (slot.lastUsed === FRESH || prePing === false || now() - slot.lastUsed <= prePing) {
           return Promise.resolve(this.#grant(slot));
         }
-        return this.#acquirePinged(slot, signal);
+        return this.#acquirePinged(slot, signal, trace);
       }
     }
-    return this.#acquireQueued(signal);
+    return this.#acquireQueued(signal, trace);
   }
 
-  async #acquirePinged(first: Slot, signal?: AbortSignal): Promise<Lease> {
+  async #acquirePinged(first: Slot, signal?: AbortSignal, trace?: TracedWork): Promise<Lease> {
     for (let slot: Slot | undefined = first; slot; slot = this.#takeFree()) {
       const idle = now() - slot.lastUsed;
       const lease = this.#grant(slot);
@@ -174,13 +178,19 @@ export class Pool implements LeaseOwner {
       if (await this.#ping(slot)) return lease;
       this.#failValidation(lease);
     }
-    return await this.#acquireQueued(signal);
+    return await this.#acquireQueued(signal, trace);
   }
 
-  async #acquireQueued(signal?: AbortSignal): Promise<Lease> {
+  async #acquireQueued(signal?: AbortSignal, trace?: TracedWork): Promise<Lease> {
     // The wait is only timed for someone listening: a clock read costs more than the rest of the bookkeeping.
     const asked = this.events.wants("checkout") ? now() : undefined;
-    const slot = await this.#enqueue(true, signal);
+    const waited = trace?.waiting();
+    let slot: Slot;
+    try {
+      slot = await this.#enqueue(true, signal);
+    } finally {
+      waited?.();
+    }
     return this.#grant(slot, asked);
   }
 
@@ -533,6 +543,7 @@ export class Pool implements LeaseOwner {
     this.#attempts.add(ctl);
     const holder: { slot?: Slot; closedEarly?: Error | true } = {};
     const t0 = now();
+    const trace = this.telemetry?.connect(this.options.label);
     const finished = () => {
       this.#attempts.delete(ctl);
       this.opening--;
@@ -546,9 +557,11 @@ export class Pool implements LeaseOwner {
         if (this.closing || holder.closedEarly) {
           this.#track(conn.close());
           const error = this.closing ? closedError() : startupClosed();
+          trace?.end(error);
           if (!this.closing) this.#onOpenFailed(error);
           return { error };
         }
+        trace?.end(undefined, conn.info);
         const slot = new Slot(this.#nextId++, conn, now(), this.options.maxLifetime);
         if (slot.idleLimit < this.#idleLimit) {
           this.#idleLimit = slot.idleLimit;
@@ -583,6 +596,7 @@ export class Pool implements LeaseOwner {
       },
       (error) => {
         finished();
+        trace?.end(error);
         if (!this.closing) this.#onOpenFailed(error);
         return { error };
       },

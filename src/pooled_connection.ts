@@ -7,19 +7,22 @@
  */
 
 import type { QueryOptions } from "./abort.ts";
-import type { QueryResult, Row } from "./contracts.ts";
+import type { QueryResult, Row, Telemetry } from "./contracts.ts";
 import type { Lease } from "./slot.ts";
 import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
+import { traced } from "./telemetry.ts";
 
 const OPENS_TRANSACTION = /\b(begin|start\s+transaction)\b/i;
 
 /** An exclusively checked-out connection in autocommit mode, from `db.engine.connect()`. */
 export class PooledConnection {
   #lease: Lease;
+  #telemetry: Telemetry | undefined;
 
   /** @internal Use `db.engine.connect()`. */
-  constructor(lease: Lease) {
+  constructor(lease: Lease, telemetry?: Telemetry) {
     this.#lease = lease;
+    this.#telemetry = telemetry;
     this.sql = sqlTag((text, values) => this.query(text, values).then(rowsOf));
   }
 
@@ -30,7 +33,8 @@ export class PooledConnection {
   query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     // A transaction opened by hand is rolled back at release (18-270 ns per test, measured: cheap next to a round trip).
     if (!this.#lease.inTransaction && OPENS_TRANSACTION.test(text)) this.#lease.inTransaction = true;
-    return this.#lease.run(text, params, options) as Promise<QueryResult<R>>;
+    const trace = this.#telemetry?.statement(text, params);
+    return traced(trace, this.#lease.run(text, params, options)) as Promise<QueryResult<R>>;
   }
 
   /** SQLAlchemy's `conn.execute(...)`: same as {@linkcode PooledConnection.query}. */

@@ -7,10 +7,11 @@
 
 import type { QueryOptions } from "./abort.ts";
 import { isConnectionFailure } from "./classify.ts";
-import type { QueryResult, Row } from "./contracts.ts";
+import type { QueryResult, Row, SessionTrace } from "./contracts.ts";
 import { DatabaseConnectionError, QueryError } from "./errors.ts";
-import type { Lease } from "./slot.ts";
+import { type Lease, RESOLVED } from "./slot.ts";
 import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
+import { traced } from "./telemetry.ts";
 
 /** Transaction isolation levels, as SQL spells them. */
 export type IsolationLevel = "read uncommitted" | "read committed" | "repeatable read" | "serializable";
@@ -117,13 +118,22 @@ export class Session {
   #state: SessionState = "active";
   #children = 0;
   #settle: CommitSettler | undefined;
+  #trace: SessionTrace | undefined;
 
   /** @internal Use `db.getSession()`. */
-  constructor(readonly owner: object, lease: Lease, parent?: Session, savepoint?: string, settle?: CommitSettler) {
+  constructor(
+    readonly owner: object,
+    lease: Lease,
+    parent?: Session,
+    savepoint?: string,
+    settle?: CommitSettler,
+    trace?: SessionTrace,
+  ) {
     this.#lease = lease;
     this.#parent = parent;
     this.#savepoint = savepoint;
     this.#settle = settle;
+    this.#trace = trace;
     this.sql = sqlTag((text, values) => this.query(text, values).then(rowsOf));
   }
 
@@ -163,7 +173,32 @@ export class Session {
   query<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     if (!this.active) return Promise.reject(this.#closedError());
     // No async frame of its own: the statement's promise goes straight back (one promise and hop less).
-    return this.#lease.run(text, params, options) as Promise<QueryResult<R>>;
+    if (this.#trace === undefined) return this.#lease.run(text, params, options) as Promise<QueryResult<R>>;
+    return traced(this.#trace.statement(text, params), this.#lease.run(text, params, options)) as Promise<
+      QueryResult<R>
+    >;
+  }
+
+  /** Runs one of the session's own statements (SAVEPOINT, COMMIT...), traced with the caller's. */
+  #exec(text: string, params?: readonly unknown[]): Promise<QueryResult> {
+    return traced(this.#trace?.statement(text, params), this.#lease.query(text, params));
+  }
+
+  /** Ends the session's trace, once, when it is over. */
+  #finish(error?: unknown): void {
+    const trace = this.#trace;
+    if (trace === undefined || this.#state === "active") return;
+    this.#trace = undefined;
+    trace.end(error, this.#state);
+  }
+
+  /** `done`, ending the session's trace when it settles. */
+  #finishing(done: Promise<void>): Promise<void> {
+    if (this.#trace === undefined) return done;
+    return done.then(() => this.#finish(), (error) => {
+      this.#finish(error);
+      throw error;
+    });
   }
 
   /** Alias of {@linkcode Session.query}, as SQLAlchemy's `execute`. */
@@ -178,8 +213,14 @@ export class Session {
   async getSession<T>(fn?: (session: Session) => Promise<T>): Promise<T | Session> {
     this.#assertActive();
     const name = `dewey_sp_${this.depth + 1}_${++this.#children}`;
-    await this.#lease.query(`SAVEPOINT ${name}`);
-    const child = new Session(this.owner, this.#lease, this, name);
+    const child = new Session(this.owner, this.#lease, this, name, undefined, this.#trace?.savepoint(name));
+    try {
+      await child.#exec(`SAVEPOINT ${name}`);
+    } catch (error) {
+      child.#state = "rolled back";
+      child.#finish(error);
+      throw error;
+    }
     if (!fn) return child;
     return await child.#run(fn);
   }
@@ -188,10 +229,14 @@ export class Session {
    * Commits: `COMMIT` for the transaction, `RELEASE SAVEPOINT` for a nested
    * session. Throws if the transaction had failed (the server rolled it back).
    */
-  async commit(): Promise<void> {
+  commit(): Promise<void> {
+    return this.#finishing(this.#commit());
+  }
+
+  async #commit(): Promise<void> {
     this.#assertActive();
     if (this.#savepoint) {
-      await this.#lease.query(`RELEASE SAVEPOINT ${this.#savepoint}`);
+      await this.#exec(`RELEASE SAVEPOINT ${this.#savepoint}`);
       this.#state = "committed";
       return;
     }
@@ -199,7 +244,7 @@ export class Session {
     let txid: string | null | undefined;
     if (this.#settle) {
       try {
-        const { rows } = await this.#lease.query("SELECT txid_current_if_assigned()::text AS x");
+        const { rows } = await this.#exec("SELECT txid_current_if_assigned()::text AS x");
         txid = (rows[0]?.x as string | null | undefined) ?? null;
       } catch (error) {
         if (!(error instanceof QueryError)) throw await this.#lost(error, "before COMMIT was sent");
@@ -208,7 +253,7 @@ export class Session {
     }
     let result: QueryResult;
     try {
-      result = await this.#lease.query("COMMIT");
+      result = await this.#exec("COMMIT");
     } catch (error) {
       this.#state = "rolled back";
       if (!isConnectionFailure(error)) {
@@ -219,7 +264,7 @@ export class Session {
         throw await this.#lost(error, "before COMMIT was sent");
       }
       await this.#lease.release(true);
-      const outcome = txid === null ? "committed" : txid ? await this.#settle!(txid).catch(() => "unknown") : "unknown";
+      const outcome = txid === null ? "committed" : txid ? await this.#settleCommit(txid) : "unknown";
       if (outcome === "committed") {
         // Committed (or there was nothing to commit): the caller's work is done.
         this.#state = "committed";
@@ -246,6 +291,14 @@ export class Session {
     await this.#lease.release();
   }
 
+  /** Asks how transaction `txid` ended, traced as a step of this session. */
+  async #settleCommit(txid: string): Promise<"committed" | "aborted" | "unknown"> {
+    const settled = this.#trace?.settling();
+    const outcome = await this.#settle!(txid).catch(() => "unknown" as const);
+    settled?.(outcome);
+    return outcome;
+  }
+
   /** The error for a transaction the server certainly rolled back because its connection died. */
   async #lost(error: unknown, when: string): Promise<DatabaseConnectionError> {
     this.#state = "rolled back";
@@ -259,15 +312,16 @@ export class Session {
   }
 
   /** Rolls back: `ROLLBACK`, or `ROLLBACK TO SAVEPOINT` for a nested session. */
-  async rollback(): Promise<void> {
-    if (!this.active) return;
-    await this.#end(true);
+  rollback(): Promise<void> {
+    if (!this.active) return RESOLVED;
+    return this.#finishing(this.#end(true));
   }
 
   /** Rolls back unless committed; never commits implicitly. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.active) await this.#end(true);
-    else if (!this.#parent && !this.#lease.released) await this.#lease.release();
+  [Symbol.asyncDispose](): Promise<void> {
+    if (this.active) return this.#finishing(this.#end(true));
+    if (!this.#parent && !this.#lease.released) return this.#lease.release();
+    return RESOLVED;
   }
 
   /** @internal Runs `fn` and commits, or rolls back and rethrows. */
@@ -278,9 +332,10 @@ export class Session {
   async #run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     let value: T;
     try {
-      value = await fn(this);
+      value = await (this.#trace === undefined ? fn(this) : this.#trace.within(() => fn(this)));
     } catch (error) {
       if (this.active) await this.#end(true).catch(() => {});
+      this.#finish(error);
       throw error;
     }
     if (this.active) await this.commit();
@@ -291,14 +346,14 @@ export class Session {
     this.#state = "rolled back";
     if (this.#savepoint) {
       if (!rollback || !(this.#parent?.active ?? false)) return;
-      await this.#lease.query(`ROLLBACK TO SAVEPOINT ${this.#savepoint}`);
-      await this.#lease.query(`RELEASE SAVEPOINT ${this.#savepoint}`);
+      await this.#exec(`ROLLBACK TO SAVEPOINT ${this.#savepoint}`);
+      await this.#exec(`RELEASE SAVEPOINT ${this.#savepoint}`);
       return;
     }
     let discard = false;
     if (rollback && !this.#lease.released) {
       try {
-        await this.#lease.query("ROLLBACK");
+        await this.#exec("ROLLBACK");
         this.#lease.inTransaction = false;
       } catch {
         discard = true; // a connection we cannot roll back is not handed to anyone else

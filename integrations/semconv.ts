@@ -1,0 +1,157 @@
+/**
+ * The OpenTelemetry database semantic conventions (stable since semconv 1.26;
+ * names as of 1.33+: `db.system.name`, `db.query.summary`,
+ * `db.client.connection.state`...) applied to @dewey/db: the attributes of a
+ * statement and its metric, the error classification, the pool name and the
+ * metric names. Shared by `@dewey/db/otel` and `@dewey/db/prometheus`; it
+ * imports nothing of OpenTelemetry.
+ *
+ * What is reported, and from where:
+ * - `db.namespace`: the database name from the configuration (the schema is not known without a round trip).
+ * - `server.address` / `server.port`: the first configured host, as the convention asks (the address in the
+ *   client configuration, not the server a statement landed on); absent for an embedded database.
+ * - `db.query.summary` (also the span name): operations and tables in order, from one lexical pass.
+ * - `db.operation.name` / `db.collection.name`: from the same pass, only when the text holds a single statement
+ *   (always so for statements with parameters), where the convention's concern, several operations in one text,
+ *   cannot arise; the session's own statements (BEGIN, SAVEPOINT, COMMIT...) name their operation.
+ * - `db.query.text`: statements with parameters as written (the values are never recorded), statements
+ *   without parameters with their literals replaced by `?`; always through redaction.
+ * - `error.type`: the SQLSTATE when the server answered with one, else the library's code (`POOL_TIMEOUT`,
+ *   `CONNECTION_CLOSED`, `CONNECT_TIMEOUT`, `ECONNREFUSED`...), else the error's name, else `_OTHER`.
+ *   `db.response.status_code` carries the SQLSTATE.
+ *
+ * @module
+ */
+
+import type { DatabaseConfig } from "../src/config/types.ts";
+import { redactText } from "../src/redact.ts";
+import { type QueryShape, queryShape, sanitizeSql } from "./sql_shape.ts";
+
+/** Attribute values as OpenTelemetry takes them. */
+export type Attributes = Record<string, string | number | boolean>;
+
+/** How `db.query.text` is recorded: literals sanitised in text without parameters (default), as written, or not at all. */
+export type QueryTextMode = "sanitized" | "raw" | "off";
+
+/** Buckets the conventions give for `db.client.operation.duration`, seconds; used for the pool timings too. */
+export const DURATION_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
+/** The metric names, for both exporters and the docs. */
+export const METRIC = {
+  operationDuration: "db.client.operation.duration",
+  connectionCount: "db.client.connection.count",
+  connectionMax: "db.client.connection.max",
+  idleMin: "db.client.connection.idle.min",
+  pendingRequests: "db.client.connection.pending_requests",
+  timeouts: "db.client.connection.timeouts",
+  createTime: "db.client.connection.create_time",
+  waitTime: "db.client.connection.wait_time",
+  useTime: "db.client.connection.use_time",
+} as const;
+
+/** `db.client.connection.pool.name`. */
+export const POOL_NAME = "db.client.connection.pool.name";
+/** `db.client.connection.state` (`idle` or `used`). */
+export const CONNECTION_STATE = "db.client.connection.state";
+
+/** Distinct texts remembered per database before the memo starts over: a bound on memory, not on speed. */
+const SHAPES_KEPT = 1000;
+
+/**
+ * The conventions for one database: its constant attributes, a memo of
+ * statement shapes, and the attributes of each statement.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseConfig } from "../src/config/parse.ts";
+ * import { Conventions } from "./semconv.ts";
+ * const c = new Conventions(parseConfig("postgres://app:pw@db.example:6432/shop", { env: {} }), {});
+ * assert.equal(c.poolName, "db.example:6432/shop");
+ * assert.equal(c.statement("SELECT * FROM users WHERE id = $1", [1])["db.collection.name"], "users");
+ * assert.equal(c.statement("SELECT 'x'", [])["db.query.text"], "SELECT ?");
+ * ```
+ */
+export class Conventions {
+  /** `db.system.name`, `db.namespace`, `server.address`, `server.port`. */
+  readonly base: Readonly<Attributes>;
+  /** `db.client.connection.pool.name`: the option, else `host:port/dbname` as the conventions suggest. */
+  readonly poolName: string;
+  #mode: QueryTextMode;
+  #shapes = new Map<string, QueryShape>();
+
+  constructor(config: DatabaseConfig, options: { poolName?: string; queryText?: QueryTextMode }) {
+    const host = config.hosts[0];
+    const remote = config.driver !== "pglite" && host !== undefined;
+    const base: Attributes = { "db.system.name": "postgresql", "db.namespace": config.dbname };
+    if (remote) {
+      base["server.address"] = host.host;
+      base["server.port"] = host.port;
+    }
+    this.base = Object.freeze(base);
+    this.poolName = options.poolName ?? (remote ? `${host.host}:${host.port}/${config.dbname}` : config.dbname);
+    this.#mode = options.queryText ?? "sanitized";
+  }
+
+  /** The shape of `text`, remembered. */
+  shape(text: string): QueryShape {
+    let shape = this.#shapes.get(text);
+    if (shape === undefined) {
+      if (this.#shapes.size >= SHAPES_KEPT) this.#shapes.clear();
+      shape = queryShape(text);
+      this.#shapes.set(text, shape);
+    }
+    return shape;
+  }
+
+  /** A statement span's attributes at its start: base, summary, operation, collection and the text. */
+  statement(text: string, params: readonly unknown[] | undefined): Attributes {
+    const shape = this.shape(text);
+    const attributes: Attributes = { ...this.base, "db.query.summary": shape.summary };
+    if (shape.operation !== undefined) attributes["db.operation.name"] = shape.operation;
+    if (shape.collection !== undefined) attributes["db.collection.name"] = shape.collection;
+    const query = this.queryText(text, params);
+    if (query !== undefined) attributes["db.query.text"] = query;
+    return attributes;
+  }
+
+  /** `db.query.text` for `text`, or undefined when it is not recorded. */
+  queryText(text: string, params: readonly unknown[] | undefined): string | undefined {
+    if (this.#mode === "off") return undefined;
+    const parameterized = params !== undefined && params.length > 0;
+    return redactText(this.#mode === "raw" || parameterized ? text : sanitizeSql(text));
+  }
+
+  /** The attributes of `db.client.operation.duration` for a statement of `shape` that ended with `error`. */
+  metric(shape: QueryShape, error: unknown): Attributes {
+    const attributes: Attributes = { ...this.base };
+    if (shape.summary) attributes["db.query.summary"] = shape.summary;
+    if (shape.operation !== undefined) attributes["db.operation.name"] = shape.operation;
+    if (shape.collection !== undefined) attributes["db.collection.name"] = shape.collection;
+    if (error !== undefined) Object.assign(attributes, errorAttributes(error));
+    return attributes;
+  }
+}
+
+/**
+ * `error.type`, and `db.response.status_code` when the error carries a SQLSTATE.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { errorAttributes } from "./semconv.ts";
+ * assert.deepEqual(errorAttributes({ code: "23505" }), { "error.type": "23505", "db.response.status_code": "23505" });
+ * assert.deepEqual(errorAttributes({ code: "POOL_TIMEOUT" }), { "error.type": "POOL_TIMEOUT" });
+ * assert.deepEqual(errorAttributes(new TypeError("x")), { "error.type": "TypeError" });
+ * ```
+ */
+export function errorAttributes(error: unknown): Attributes {
+  const code = (error as { code?: unknown })?.code;
+  if (typeof code === "string" && SQLSTATE.test(code)) return { "error.type": code, "db.response.status_code": code };
+  if (typeof code === "string" && code) return { "error.type": code };
+  const name = (error as { name?: unknown })?.name;
+  return { "error.type": typeof name === "string" && name && name !== "Error" ? name : "_OTHER" };
+}
+
+/** A SQLSTATE: a known class (two characters) and a subclass; `EPIPE` and friends are not. */
+const SQLSTATE = /^(?:[0-5][0-9A-Z]|F0|HV|P0|XX)[0-9A-Z]{3}$/;
