@@ -24,6 +24,7 @@ import { bundle } from "./scenarios/bundle.ts";
 import { coldStart } from "./scenarios/cold_start.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
 import { idleMemory } from "./scenarios/idle_memory.ts";
+import { otelOverhead } from "./scenarios/otel_overhead.ts";
 import { pkRead } from "./scenarios/pk_read.ts";
 import { recovery } from "./scenarios/recovery.ts";
 import { select1Latency } from "./scenarios/select1_latency.ts";
@@ -37,6 +38,7 @@ export const SCENARIOS: readonly Scenario[] = [
   fakePool,
   select1Latency,
   select1Throughput,
+  otelOverhead,
   pkRead,
   transaction,
   coldStart,

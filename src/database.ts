@@ -157,9 +157,9 @@ export class DatabaseConnectionBase extends Emitter {
     this.sql = sqlTag((text, values) => {
       const pool = this.#pool;
       // The shared path maps to rows in the same `then` that settles the statement; the rest goes through query().
-      if (
-        pool !== undefined && this.#pipelining && this.#telemetry === undefined && this.#scope?.getStore() === undefined
-      ) {
+      if (pool !== undefined && this.#pipelining && this.#scope?.getStore() === undefined) {
+        const trace = this.#telemetry?.statement(text, values);
+        if (trace !== undefined) return this.#traced(trace, text, values, undefined).then(rowsOf);
         const slot = pool.pick();
         if (slot !== undefined) return this.#runShared(pool, slot, text, values, true) as Promise<Row[]>;
       }
