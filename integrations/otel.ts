@@ -66,12 +66,26 @@ import {
 } from "./semconv.ts";
 import type { QueryShape } from "./sql_shape.ts";
 
+export type { Instrumentation, QueryTextMode };
+
+/** An `@opentelemetry/api` `TracerProvider`, such as an SDK's; typed loosely so any API version's fits. */
+export interface TracerProviderLike {
+  /** Returns a tracer. */
+  getTracer(name: string, version?: string): unknown;
+}
+
+/** An `@opentelemetry/api` `MeterProvider`, such as an SDK's; typed loosely so any API version's fits. */
+export interface MeterProviderLike {
+  /** Returns a meter. */
+  getMeter(name: string, version?: string): unknown;
+}
+
 /** Options of {@linkcode otel}. */
 export interface OtelOptions {
   /** Where spans go; default the globally registered provider (Deno's built-in one, the Node SDK's). */
-  tracerProvider?: TracerProvider;
+  tracerProvider?: TracerProviderLike;
   /** Where metrics go; default the globally registered provider. */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProviderLike;
   /** Record spans (default true). */
   traces?: boolean;
   /** Record metrics (default true). */
@@ -146,7 +160,7 @@ class OtelTelemetry implements Telemetry {
     if (this.#options.traces === false) return undefined;
     const explicit = this.#options.tracerProvider;
     // The API's provider is a proxy whose delegate stays a no-op until an SDK registers: ask it, once per delegate.
-    const provider = (explicit ?? trace.getTracerProvider()) as TracerProvider & {
+    const provider = (explicit as TracerProvider | undefined ?? trace.getTracerProvider()) as TracerProvider & {
       getDelegate?: () => TracerProvider;
       getDelegateTracer?: (name: string) => Tracer | undefined;
     };
@@ -161,7 +175,7 @@ class OtelTelemetry implements Telemetry {
   /** The instruments on the current meter provider, or undefined when no SDK is registered. */
   instruments(): Instruments | undefined {
     if (this.#options.metrics === false) return undefined;
-    const provider = this.#options.meterProvider ?? metrics.getMeterProvider();
+    const provider = this.#options.meterProvider as MeterProvider | undefined ?? metrics.getMeterProvider();
     if (provider !== this.#meterSource) {
       this.#meterSource = provider;
       this.#instruments?.stop();

@@ -40,6 +40,8 @@ import {
   type QueryTextMode,
 } from "./semconv.ts";
 
+export type { Instrumentation, InstrumentedDatabase };
+
 /** A database `metricsHandler` can observe: a `DatabaseConnection`. */
 export interface MeteredDatabase extends InstrumentedDatabase {
   /** Attaches an instrumentation; returns the detach function. */

@@ -29,6 +29,7 @@ export type {
   Connector,
   ConnectorOptions,
   ConnectRequest,
+  ConnectTrace,
   Driver,
   DriverConnection,
   DriverFactory,
@@ -36,6 +37,8 @@ export type {
   FieldInfo,
   HealthStatus,
   HostListConnector,
+  Instrumentation,
+  InstrumentedDatabase,
   Platform,
   PoolStats,
   QueryResult,
@@ -45,6 +48,10 @@ export type {
   RouterOptions,
   Row,
   ScopeStorage,
+  SessionTrace,
+  StatementTrace,
+  Telemetry,
+  TracedWork,
 } from "./contracts.ts";
 export type { Runtime } from "./runtime.ts";
 export { Secret } from "./redact.ts";
