@@ -52,6 +52,7 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     "fake-pool",
     "latency",
     "throughput",
+    "otel-overhead",
     "pk-read",
     "transaction",
     "cold-start",
@@ -75,6 +76,12 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
   const names = (id: string) => report.scenarios.find((s) => s.id === id)!.contenders.map((c) => c.name);
   assert.deepEqual(names("throughput"), ["@dewey/db", "postgres.js", "pg Pool", "10× postgres.js max:1", "pgbench"]);
   assert.deepEqual(names("cold-start"), ["@dewey/db", "postgres.js"]);
+  assert.deepEqual(names("otel-overhead"), [
+    "no telemetry",
+    "otel(), no SDK",
+    "otel() + SDK, every span",
+    "metricsHandler",
+  ]);
   const table = renderTable(report.meta, report.scenarios);
   assert.match(table, /SELECT 1, 64 callers on 10 connections/);
   assert.match(table, /Targets: \d+ not judged/);
