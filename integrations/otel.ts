@@ -58,13 +58,13 @@ import {
   type Attributes,
   CONNECTION_STATE,
   Conventions,
+  type Described,
   DURATION_BUCKETS,
   errorAttributes,
   METRIC,
   POOL_NAME,
   type QueryTextMode,
 } from "./semconv.ts";
-import type { QueryShape } from "./sql_shape.ts";
 
 export type { Instrumentation, QueryTextMode };
 
@@ -123,6 +123,9 @@ export function otel(options: OtelOptions = {}): Instrumentation {
   return { attach: (db) => new OtelTelemetry(db, options) };
 }
 
+/** Operations between two looks at the registered providers: an SDK registered later is used from the next look. */
+const LOOK_EVERY = 256;
+
 /** The prototype of the API's no-op meter: a meter from the no-op provider means no SDK is registered. */
 const NOOP_METER = Object.getPrototypeOf(createNoopMeter());
 
@@ -141,6 +144,7 @@ class OtelTelemetry implements Telemetry {
   #meterSource: MeterProvider | undefined;
   #instruments: Instruments | undefined;
   #outage: Span | undefined;
+  #countdown = 0;
   #offEvents: (() => void)[] = [];
 
   constructor(db: InstrumentedDatabase, options: OtelOptions) {
@@ -155,9 +159,24 @@ class OtelTelemetry implements Telemetry {
     }
   }
 
-  /** The tracer of the current provider, or undefined when no SDK is registered. */
+  /** The tracer of the current provider, or undefined when no SDK is registered (as of the last look). */
   tracer(): Tracer | undefined {
-    if (this.#options.traces === false) return undefined;
+    return this.#tracer;
+  }
+
+  /**
+   * Looks at the registered providers again, every {@linkcode LOOK_EVERY} operations: registration is rare, and
+   * looking costs more than the rest of declining a statement when no SDK is there.
+   */
+  #look(): void {
+    if (--this.#countdown > 0) return;
+    this.#countdown = LOOK_EVERY;
+    this.#lookTracer();
+    this.#lookMeter();
+  }
+
+  #lookTracer(): void {
+    if (this.#options.traces === false) return;
     const explicit = this.#options.tracerProvider;
     // The API's provider is a proxy whose delegate stays a no-op until an SDK registers: ask it, once per delegate.
     const provider = (explicit as TracerProvider | undefined ?? trace.getTracerProvider()) as TracerProvider & {
@@ -169,12 +188,10 @@ class OtelTelemetry implements Telemetry {
       this.#tracerSource = source;
       this.#tracer = provider.getDelegateTracer ? provider.getDelegateTracer(SCOPE) : provider.getTracer(SCOPE);
     }
-    return this.#tracer;
   }
 
-  /** The instruments on the current meter provider, or undefined when no SDK is registered. */
-  instruments(): Instruments | undefined {
-    if (this.#options.metrics === false) return undefined;
+  #lookMeter(): void {
+    if (this.#options.metrics === false) return;
     const provider = this.#options.meterProvider as MeterProvider | undefined ?? metrics.getMeterProvider();
     if (provider !== this.#meterSource) {
       this.#meterSource = provider;
@@ -182,7 +199,6 @@ class OtelTelemetry implements Telemetry {
       const meter = provider.getMeter(SCOPE);
       this.#instruments = Object.getPrototypeOf(meter) === NOOP_METER ? undefined : this.#instrument(meter);
     }
-    return this.#instruments;
   }
 
   statement(text: string, params: readonly unknown[] | undefined): StatementTrace | undefined {
@@ -191,25 +207,27 @@ class OtelTelemetry implements Telemetry {
 
   /** A statement under `parent` (a session's span), or under the caller's active context. */
   child(text: string, params: readonly unknown[] | undefined, parent: Span | undefined): StatementTrace | undefined {
-    const tracer = this.tracer();
-    const instruments = this.instruments();
+    this.#look();
+    const tracer = this.#tracer;
+    const instruments = this.#instruments;
     if (tracer === undefined && instruments === undefined) return undefined;
-    const shape = this.conventions.shape(text);
+    const described = this.conventions.describe(text);
     let span: Span | undefined;
     if (tracer !== undefined) {
       span = recording(tracer.startSpan(
-        shape.summary || "postgresql",
-        { kind: SpanKind.CLIENT, attributes: this.conventions.statement(text, params) },
+        described.shape.summary || "postgresql",
+        { kind: SpanKind.CLIENT, attributes: this.conventions.statement(described, params) },
         under(parent),
       ));
     }
     if (span === undefined && instruments === undefined) return undefined;
-    return new OtelStatement(this, span, instruments, shape);
+    return new OtelStatement(this, span, instruments, described);
   }
 
   session(attempt: number): SessionTrace | undefined {
-    const tracer = this.tracer();
-    const instruments = this.instruments();
+    this.#look();
+    const tracer = this.#tracer;
+    const instruments = this.#instruments;
     if (tracer === undefined && instruments === undefined) return undefined;
     const attributes: Attributes = { ...this.conventions.base };
     if (attempt > 1) attributes["dewey.session.attempt"] = attempt;
@@ -219,7 +237,8 @@ class OtelTelemetry implements Telemetry {
   }
 
   connect(target: string): ConnectTrace | undefined {
-    const tracer = this.tracer();
+    this.#look();
+    const tracer = this.#tracer;
     if (tracer === undefined) return undefined;
     const attributes: Attributes = { ...this.conventions.base, "dewey.connect.target": target };
     const span = recording(tracer.startSpan("connect", { kind: SpanKind.CLIENT, attributes }, under(this.#outage)));
@@ -244,7 +263,7 @@ class OtelTelemetry implements Telemetry {
   /** A `pool wait` span under `parent`, ended by the returned function. */
   waiting(parent: Span | undefined): () => void {
     if (parent === undefined) return noop;
-    const span = this.tracer()?.startSpan(
+    const span = this.#tracer?.startSpan(
       "pool wait",
       { attributes: { [POOL_NAME]: this.conventions.poolName } },
       under(parent),
@@ -319,7 +338,8 @@ class OtelTelemetry implements Telemetry {
   }
 
   #reconnecting(detail: { attempt: number; delayMs: number; downSince: string; error: string }): void {
-    const tracer = this.tracer();
+    this.#look();
+    const tracer = this.#tracer;
     if (tracer === undefined) return;
     this.#outage ??= tracer.startSpan("reconnect", {
       attributes: { ...this.conventions.base, [POOL_NAME]: this.conventions.poolName },
@@ -348,14 +368,19 @@ class OtelStatement implements StatementTrace {
   #owner: OtelTelemetry;
   #span: Span | undefined;
   #instruments: Instruments | undefined;
-  #shape: QueryShape;
+  #described: Described;
   #start = performance.now();
 
-  constructor(owner: OtelTelemetry, span: Span | undefined, instruments: Instruments | undefined, shape: QueryShape) {
+  constructor(
+    owner: OtelTelemetry,
+    span: Span | undefined,
+    instruments: Instruments | undefined,
+    described: Described,
+  ) {
     this.#owner = owner;
     this.#span = span;
     this.#instruments = instruments;
-    this.#shape = shape;
+    this.#described = described;
   }
 
   waiting(): () => void {
@@ -369,7 +394,7 @@ class OtelStatement implements StatementTrace {
   end(error: unknown, _result?: QueryResult): void {
     if (this.#span !== undefined) finish(this.#span, error);
     const seconds = (performance.now() - this.#start) / 1000;
-    this.#instruments?.duration.record(seconds, this.#owner.conventions.metric(this.#shape, error));
+    this.#instruments?.duration.record(seconds, this.#owner.conventions.metric(this.#described, error));
   }
 }
 

@@ -99,8 +99,12 @@ class Histogram {
 
   constructor(readonly name: string, readonly help: string) {}
 
+  /** Label text by attributes object: a statement's success attributes are one object per text. */
+  readonly #keys = new WeakMap<Attributes, string>();
+
   record(seconds: number, labels: Attributes, fallback?: () => Attributes): void {
-    let key = labelText(labels);
+    let key = this.#keys.get(labels);
+    if (key === undefined) this.#keys.set(labels, key = labelText(labels));
     let entry = this.series.get(key);
     if (entry === undefined) {
       if (this.series.size >= SERIES_MAX && fallback) {
@@ -161,12 +165,12 @@ class Collector implements Telemetry {
 
   statement(text: string): StatementTrace {
     const start = performance.now();
-    const shape = this.#conventions.shape(text);
+    const described = this.#conventions.describe(text);
     return {
       waiting: () => noop,
       retry: noop,
       end: (error) => {
-        const labels = this.#conventions.metric(shape, error);
+        const labels = this.#conventions.metric(described, error);
         this.#duration.record((performance.now() - start) / 1000, labels, () => coarse(labels));
       },
     };

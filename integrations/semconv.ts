@@ -58,6 +58,19 @@ export const CONNECTION_STATE = "db.client.connection.state";
 const SHAPES_KEPT = 1000;
 
 /**
+ * A statement text's shape and attributes, worked out once per distinct text
+ * (the hot path then only copies references).
+ */
+export class Described {
+  /** Span attributes when sent with parameters, and without; metric attributes of a success. */
+  parameterized: Attributes | undefined;
+  plain: Attributes | undefined;
+  ok: Attributes | undefined;
+
+  constructor(readonly text: string, readonly shape: QueryShape) {}
+}
+
+/**
  * The conventions for one database: its constant attributes, a memo of
  * statement shapes, and the attributes of each statement.
  *
@@ -68,8 +81,10 @@ const SHAPES_KEPT = 1000;
  * import { Conventions } from "./semconv.ts";
  * const c = new Conventions(parseConfig("postgres://app:pw@db.example:6432/shop", { env: {} }), {});
  * assert.equal(c.poolName, "db.example:6432/shop");
- * assert.equal(c.statement("SELECT * FROM users WHERE id = $1", [1])["db.collection.name"], "users");
- * assert.equal(c.statement("SELECT 'x'", [])["db.query.text"], "SELECT ?");
+ * const users = c.describe("SELECT * FROM users WHERE id = $1");
+ * assert.equal(c.statement(users, [1])["db.collection.name"], "users");
+ * assert.equal(c.statement(c.describe("SELECT 'x'"), [])["db.query.text"], "SELECT ?");
+ * assert.equal(c.metric(users, { code: "57014" })["error.type"], "57014");
  * ```
  */
 export class Conventions {
@@ -78,7 +93,7 @@ export class Conventions {
   /** `db.client.connection.pool.name`: the option, else `host:port/dbname` as the conventions suggest. */
   readonly poolName: string;
   #mode: QueryTextMode;
-  #shapes = new Map<string, QueryShape>();
+  #described = new Map<string, Described>();
 
   constructor(config: DatabaseConfig, options: { poolName?: string; queryText?: QueryTextMode }) {
     const host = config.hosts[0];
@@ -93,43 +108,46 @@ export class Conventions {
     this.#mode = options.queryText ?? "sanitized";
   }
 
-  /** The shape of `text`, remembered. */
-  shape(text: string): QueryShape {
-    let shape = this.#shapes.get(text);
-    if (shape === undefined) {
-      if (this.#shapes.size >= SHAPES_KEPT) this.#shapes.clear();
-      shape = queryShape(text);
-      this.#shapes.set(text, shape);
+  /** What is known of `text`, remembered. */
+  describe(text: string): Described {
+    let described = this.#described.get(text);
+    if (described === undefined) {
+      if (this.#described.size >= SHAPES_KEPT) this.#described.clear();
+      described = new Described(text, queryShape(text));
+      this.#described.set(text, described);
     }
-    return shape;
+    return described;
   }
 
   /** A statement span's attributes at its start: base, summary, operation, collection and the text. */
-  statement(text: string, params: readonly unknown[] | undefined): Attributes {
-    const shape = this.shape(text);
-    const attributes: Attributes = { ...this.base, "db.query.summary": shape.summary };
-    if (shape.operation !== undefined) attributes["db.operation.name"] = shape.operation;
-    if (shape.collection !== undefined) attributes["db.collection.name"] = shape.collection;
-    const query = this.queryText(text, params);
-    if (query !== undefined) attributes["db.query.text"] = query;
-    return attributes;
-  }
-
-  /** `db.query.text` for `text`, or undefined when it is not recorded. */
-  queryText(text: string, params: readonly unknown[] | undefined): string | undefined {
-    if (this.#mode === "off") return undefined;
+  statement(d: Described, params: readonly unknown[] | undefined): Attributes {
     const parameterized = params !== undefined && params.length > 0;
-    return redactText(this.#mode === "raw" || parameterized ? text : sanitizeSql(text));
+    const cached = parameterized ? d.parameterized : d.plain;
+    if (cached !== undefined) return cached;
+    const attributes: Attributes = { ...this.#shaped(d.shape) };
+    const query = this.#queryText(d.text, parameterized);
+    if (query !== undefined) attributes["db.query.text"] = query;
+    return parameterized ? d.parameterized = attributes : d.plain = attributes;
   }
 
-  /** The attributes of `db.client.operation.duration` for a statement of `shape` that ended with `error`. */
-  metric(shape: QueryShape, error: unknown): Attributes {
+  /** The attributes of `db.client.operation.duration` for a statement that ended with `error`. */
+  metric(d: Described, error: unknown): Attributes {
+    const ok = d.ok ??= this.#shaped(d.shape);
+    return error === undefined ? ok : { ...ok, ...errorAttributes(error) };
+  }
+
+  #shaped(shape: QueryShape): Attributes {
     const attributes: Attributes = { ...this.base };
     if (shape.summary) attributes["db.query.summary"] = shape.summary;
     if (shape.operation !== undefined) attributes["db.operation.name"] = shape.operation;
     if (shape.collection !== undefined) attributes["db.collection.name"] = shape.collection;
-    if (error !== undefined) Object.assign(attributes, errorAttributes(error));
     return attributes;
+  }
+
+  /** `db.query.text` for `text`, or undefined when it is not recorded. */
+  #queryText(text: string, parameterized: boolean): string | undefined {
+    if (this.#mode === "off") return undefined;
+    return redactText(this.#mode === "raw" || parameterized ? text : sanitizeSql(text));
   }
 }
 
