@@ -14,7 +14,7 @@
  * - A `connect` span per connection attempt (TLS protocol and cipher when the
  *   driver tells), under a `reconnect` span while the server is down.
  * - The metrics `db.client.operation.duration` and `db.client.connection.*`
- *   (see `docs/observability.md`).
+ *   (see `docs/operations.md`).
  *
  * @example Deno (`OTEL_DENO=true deno run -A app.ts`)
  * ```ts ignore
