@@ -62,6 +62,7 @@ import {
   DURATION_BUCKETS,
   errorAttributes,
   METRIC,
+  type MetricSpec,
   POOL_NAME,
   type QueryTextMode,
 } from "./semconv.ts";
@@ -282,36 +283,20 @@ class OtelTelemetry implements Telemetry {
 
   #instrument(meter: Meter): Instruments {
     const pool = { [POOL_NAME]: this.conventions.poolName };
-    const seconds = (name: string, description: string) =>
-      meter.createHistogram(name, {
-        unit: "s",
-        description,
-        advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] },
-      });
-    const duration = seconds(METRIC.operationDuration, "Duration of database client operations.");
-    const create = seconds(METRIC.createTime, "The time it took to create a new connection.");
-    const wait = seconds(METRIC.waitTime, "The time it took to obtain an open connection from the pool.");
-    const use = seconds(METRIC.useTime, "The time between borrowing a connection and returning it to the pool.");
-    const count = meter.createObservableUpDownCounter(METRIC.connectionCount, {
-      unit: "{connection}",
-      description: "The number of connections that are currently in state described by the state attribute.",
-    });
-    const max = meter.createObservableUpDownCounter(METRIC.connectionMax, {
-      unit: "{connection}",
-      description: "The maximum number of open connections allowed.",
-    });
-    const idleMin = meter.createObservableUpDownCounter(METRIC.idleMin, {
-      unit: "{connection}",
-      description: "The minimum number of idle open connections allowed.",
-    });
-    const pending = meter.createObservableUpDownCounter(METRIC.pendingRequests, {
-      unit: "{request}",
-      description: "The number of current pending requests for an open connection.",
-    });
-    const timeouts = meter.createObservableCounter(METRIC.timeouts, {
-      unit: "{timeout}",
-      description: "The number of connection timeouts that have occurred trying to obtain a connection from the pool.",
-    });
+    const seconds = ({ name, unit, description }: MetricSpec) =>
+      meter.createHistogram(name, { unit, description, advice: { explicitBucketBoundaries: [...DURATION_BUCKETS] } });
+    const gauge = ({ name, unit, description }: MetricSpec) =>
+      meter.createObservableUpDownCounter(name, { unit, description });
+    const duration = seconds(METRIC.operationDuration);
+    const create = seconds(METRIC.createTime);
+    const wait = seconds(METRIC.waitTime);
+    const use = seconds(METRIC.useTime);
+    const count = gauge(METRIC.connectionCount);
+    const max = gauge(METRIC.connectionMax);
+    const idleMin = gauge(METRIC.idleMin);
+    const pending = gauge(METRIC.pendingRequests);
+    const { name, unit, description } = METRIC.timeouts;
+    const timeouts = meter.createObservableCounter(name, { unit, description });
     const observables = [count, max, idleMin, pending, timeouts];
     const observe = (result: BatchObservableResult) => {
       const g = poolGauges(this.#db.stats());

@@ -36,6 +36,7 @@ import {
   Conventions,
   DURATION_BUCKETS,
   METRIC,
+  type MetricSpec,
   POOL_NAME,
   type QueryTextMode,
 } from "./semconv.ts";
@@ -97,7 +98,13 @@ class Series {
 class Histogram {
   readonly series = new Map<string, { labels: Attributes; values: Series }>();
 
-  constructor(readonly name: string, readonly help: string) {}
+  readonly name: string;
+  readonly help: string;
+
+  constructor(spec: MetricSpec) {
+    this.name = promName(spec);
+    this.help = spec.description;
+  }
 
   /** Label text by attributes object: a statement's success attributes are one object per text. */
   readonly #keys = new WeakMap<Attributes, string>();
@@ -123,19 +130,10 @@ class Collector implements Telemetry {
   readonly #db: MeteredDatabase;
   readonly #conventions: Conventions;
   readonly #pool: Attributes;
-  readonly #duration = new Histogram(
-    promName(METRIC.operationDuration, "s"),
-    "Duration of database client operations.",
-  );
-  readonly #create = new Histogram(promName(METRIC.createTime, "s"), "The time it took to create a new connection.");
-  readonly #wait = new Histogram(
-    promName(METRIC.waitTime, "s"),
-    "The time it took to obtain an open connection from the pool.",
-  );
-  readonly #use = new Histogram(
-    promName(METRIC.useTime, "s"),
-    "The time between borrowing a connection and returning it to the pool.",
-  );
+  readonly #duration = new Histogram(METRIC.operationDuration);
+  readonly #create = new Histogram(METRIC.createTime);
+  readonly #wait = new Histogram(METRIC.waitTime);
+  readonly #use = new Histogram(METRIC.useTime);
   readonly #unwatch: () => void;
   readonly #session: SessionTrace;
 
@@ -193,24 +191,16 @@ class Collector implements Telemetry {
     const g = poolGauges(this.#db.stats());
     const lines: string[] = [];
     histogram(lines, this.#duration);
-    gauge(lines, promName(METRIC.connectionCount), "The number of connections in the state given by the state label.", [
+    gauge(lines, METRIC.connectionCount, [
       [{ ...this.#pool, [CONNECTION_STATE]: "idle" }, g.idle],
       [{ ...this.#pool, [CONNECTION_STATE]: "used" }, g.used],
     ]);
-    gauge(lines, promName(METRIC.connectionMax), "The maximum number of open connections allowed.", [[
-      this.#pool,
-      g.max,
-    ]]);
-    gauge(lines, promName(METRIC.idleMin), "The minimum number of idle open connections allowed.", [[
-      this.#pool,
-      g.idleMin,
-    ]]);
-    gauge(lines, promName(METRIC.pendingRequests), "The number of current pending requests for an open connection.", [
-      [this.#pool, g.pending],
-    ]);
+    gauge(lines, METRIC.connectionMax, [[this.#pool, g.max]]);
+    gauge(lines, METRIC.idleMin, [[this.#pool, g.idleMin]]);
+    gauge(lines, METRIC.pendingRequests, [[this.#pool, g.pending]]);
     const timeouts = promName(METRIC.timeouts) + "_total";
     lines.push(
-      `# HELP ${timeouts} The number of connection timeouts that have occurred trying to obtain a connection from the pool.`,
+      `# HELP ${timeouts} ${METRIC.timeouts.description}`,
       `# TYPE ${timeouts} counter`,
       `${timeouts}${labelText(this.#pool)} ${g.timeouts}`,
     );
@@ -230,13 +220,14 @@ function coarse(labels: Attributes): Attributes {
   return rest;
 }
 
-/** The Prometheus name of an OpenTelemetry metric: dots to underscores, the unit as a suffix. */
-function promName(name: string, unit?: "s"): string {
+/** The Prometheus name of an OpenTelemetry metric: dots to underscores, seconds as a suffix, annotations dropped. */
+function promName({ name, unit }: MetricSpec): string {
   return name.replace(/[^A-Za-z0-9_:]/g, "_") + (unit === "s" ? "_seconds" : "");
 }
 
-function gauge(lines: string[], name: string, help: string, values: [Attributes, number][]): void {
-  lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} gauge`);
+function gauge(lines: string[], spec: MetricSpec, values: [Attributes, number][]): void {
+  const name = promName(spec);
+  lines.push(`# HELP ${name} ${spec.description}`, `# TYPE ${name} gauge`);
   for (const [labels, value] of values) lines.push(`${name}${labelText(labels)} ${value}`);
 }
 

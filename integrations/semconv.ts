@@ -36,18 +36,64 @@ export type QueryTextMode = "sanitized" | "raw" | "off";
 /** Buckets the conventions give for `db.client.operation.duration`, seconds; used for the pool timings too. */
 export const DURATION_BUCKETS: readonly number[] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
-/** The metric names, for both exporters and the docs. */
+/** A metric of the conventions: its name, UCUM unit and description. */
+export interface MetricSpec {
+  /** The OpenTelemetry name. */
+  readonly name: string;
+  /** `s`, or an annotation such as `{connection}`. */
+  readonly unit: string;
+  /** As the conventions word it. */
+  readonly description: string;
+}
+
+/** The metrics, for both exporters. */
 export const METRIC = {
-  operationDuration: "db.client.operation.duration",
-  connectionCount: "db.client.connection.count",
-  connectionMax: "db.client.connection.max",
-  idleMin: "db.client.connection.idle.min",
-  pendingRequests: "db.client.connection.pending_requests",
-  timeouts: "db.client.connection.timeouts",
-  createTime: "db.client.connection.create_time",
-  waitTime: "db.client.connection.wait_time",
-  useTime: "db.client.connection.use_time",
-} as const;
+  operationDuration: {
+    name: "db.client.operation.duration",
+    unit: "s",
+    description: "Duration of database client operations.",
+  },
+  connectionCount: {
+    name: "db.client.connection.count",
+    unit: "{connection}",
+    description: "The number of connections that are currently in state described by the state attribute.",
+  },
+  connectionMax: {
+    name: "db.client.connection.max",
+    unit: "{connection}",
+    description: "The maximum number of open connections allowed.",
+  },
+  idleMin: {
+    name: "db.client.connection.idle.min",
+    unit: "{connection}",
+    description: "The minimum number of idle open connections allowed.",
+  },
+  pendingRequests: {
+    name: "db.client.connection.pending_requests",
+    unit: "{request}",
+    description: "The number of current pending requests for an open connection.",
+  },
+  timeouts: {
+    name: "db.client.connection.timeouts",
+    unit: "{timeout}",
+    description: "The number of connection timeouts that have occurred trying to obtain a connection from the pool.",
+  },
+  createTime: {
+    name: "db.client.connection.create_time",
+    unit: "s",
+    description: "The time it took to create a new connection.",
+  },
+  waitTime: {
+    name: "db.client.connection.wait_time",
+    unit: "s",
+    description: "The time it took to obtain an open connection from the pool.",
+  },
+  useTime: {
+    name: "db.client.connection.use_time",
+    unit: "s",
+    description: "The time between borrowing a connection and returning it to the pool.",
+  },
+} as const satisfies Record<string, MetricSpec>;
 
 /** `db.client.connection.pool.name`. */
 export const POOL_NAME = "db.client.connection.pool.name";
