@@ -52,7 +52,6 @@ import type {
   StatementTrace,
   Telemetry,
 } from "../src/contracts.ts";
-import { describeError } from "../src/redact.ts";
 import { poolGauges, watchPool } from "./pool_metrics.ts";
 import {
   type Attributes,
@@ -244,6 +243,7 @@ class OtelTelemetry implements Telemetry {
     const attributes: Attributes = { ...this.conventions.base, "dewey.connect.target": target };
     const span = recording(tracer.startSpan("connect", { kind: SpanKind.CLIENT, attributes }, under(this.#outage)));
     if (span === undefined) return undefined;
+    const conventions = this.conventions;
     return {
       end(error: unknown, info?: ConnectionInfo) {
         if (info?.host !== undefined) span.setAttribute("network.peer.address", info.host);
@@ -256,7 +256,7 @@ class OtelTelemetry implements Telemetry {
           if (version) span.setAttribute("tls.protocol.version", version);
           if (info.tls.cipher) span.setAttribute("tls.cipher", info.tls.cipher);
         }
-        finish(span, error);
+        finish(span, error, conventions);
       },
     };
   }
@@ -377,7 +377,7 @@ class OtelStatement implements StatementTrace {
   }
 
   end(error: unknown, _result?: QueryResult): void {
-    if (this.#span !== undefined) finish(this.#span, error);
+    if (this.#span !== undefined) finish(this.#span, error, this.#owner.conventions);
     const seconds = (performance.now() - this.#start) / 1000;
     this.#instruments?.duration.record(seconds, this.#owner.conventions.metric(this.#described, error));
   }
@@ -427,7 +427,7 @@ class OtelSession implements SessionTrace {
   end(error: unknown, outcome: "committed" | "rolled back"): void {
     if (this.#span === undefined) return;
     this.#span.setAttribute("dewey.session.outcome", outcome);
-    finish(this.#span, error);
+    finish(this.#span, error, this.#owner.conventions);
   }
 }
 
@@ -441,11 +441,11 @@ function recording(span: Span | undefined): Span | undefined {
   return span?.isRecording() ? span : undefined;
 }
 
-/** Ends `span`, marking it failed with `error` (redacted) when there is one. */
-function finish(span: Span, error: unknown): void {
+/** Ends `span`, marking it failed with `error` (redacted by the configuration's redactor) when there is one. */
+function finish(span: Span, error: unknown, conventions: Conventions): void {
   if (error !== undefined) {
     span.setAttributes(errorAttributes(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: describeError(error) });
+    span.setStatus({ code: SpanStatusCode.ERROR, message: conventions.message(error) });
   }
   span.end();
 }

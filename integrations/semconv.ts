@@ -24,7 +24,7 @@
  */
 
 import type { DatabaseConfig } from "../src/config/types.ts";
-import { redactText } from "../src/redact.ts";
+import { describeError, type Redactor, redactorOf } from "../src/redact.ts";
 import { type QueryShape, queryShape, sanitizeSql } from "./sql_shape.ts";
 
 /** Attribute values as OpenTelemetry takes them. */
@@ -138,6 +138,8 @@ export class Conventions {
   readonly base: Readonly<Attributes>;
   /** `db.client.connection.pool.name`: the option, else `host:port/dbname` as the conventions suggest. */
   readonly poolName: string;
+  /** The configuration's redactor: every text recorded goes through it. */
+  readonly redactor: Redactor;
   #mode: QueryTextMode;
   #described = new Map<string, Described>();
 
@@ -152,6 +154,7 @@ export class Conventions {
     this.base = Object.freeze(base);
     this.poolName = options.poolName ?? (remote ? `${host.host}:${host.port}/${config.dbname}` : config.dbname);
     this.#mode = options.queryText ?? "sanitized";
+    this.redactor = redactorOf(config);
   }
 
   /** What is known of `text`, remembered. */
@@ -176,6 +179,11 @@ export class Conventions {
     return parameterized ? d.parameterized = attributes : d.plain = attributes;
   }
 
+  /** A span status message for `error`: its code and message, redacted. */
+  message(error: unknown): string {
+    return describeError(error, this.redactor);
+  }
+
   /** The attributes of `db.client.operation.duration` for a statement that ended with `error`. */
   metric(d: Described, error: unknown): Attributes {
     const ok = d.ok ??= this.#shaped(d.shape);
@@ -193,7 +201,7 @@ export class Conventions {
   /** `db.query.text` for `text`, or undefined when it is not recorded. */
   #queryText(text: string, parameterized: boolean): string | undefined {
     if (this.#mode === "off") return undefined;
-    return redactText(this.#mode === "raw" || parameterized ? text : sanitizeSql(text));
+    return this.redactor.redact(this.#mode === "raw" || parameterized ? text : sanitizeSql(text));
   }
 }
 
