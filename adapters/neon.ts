@@ -24,6 +24,7 @@ import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { CancelGate } from "./cancel_gate.ts";
 import { fromServerError, OID, shapeResult } from "./kit.ts";
 import { type NeonSocketSettings, neonSocketSettings, sendCancel } from "./neon_socket.ts";
 
@@ -130,6 +131,7 @@ async function connectClient(request: ConnectRequest, settings: NeonSocketSettin
       },
       () => state === "closed",
       () => txStatus,
+      config.connect_timeout,
     );
   } catch (error) {
     state = "closed";
@@ -145,7 +147,8 @@ async function connectClient(request: ConnectRequest, settings: NeonSocketSettin
 const HELLO = "SELECT pg_backend_pid() AS pid, current_setting('server_version') AS version";
 
 class NeonConnection implements DriverConnection {
-  #cancels = new Set<Promise<void>>();
+  readonly #gate = new CancelGate();
+  #cancels = new Set<Promise<boolean>>();
 
   constructor(
     readonly client: PgClient,
@@ -155,6 +158,8 @@ class NeonConnection implements DriverConnection {
     readonly info: DriverConnection["info"],
     readonly isClosed: () => boolean,
     readonly txStatus: () => string | undefined,
+    /** Longest wait for a cancel request's answer, ms. */
+    readonly cancelLimit: number,
   ) {}
 
   get closed(): boolean {
@@ -166,37 +171,44 @@ class NeonConnection implements DriverConnection {
     return s === undefined ? undefined : s !== "I";
   }
 
-  async query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+    const gate = this.#gate;
+    if (gate.held !== undefined) return gate.after(signal, () => this.query(text, params, signal));
     if (this.isClosed()) {
-      throw networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false);
+      return Promise.reject(
+        networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
+      );
     }
-    const pending = params?.length
-      ? this.client.query(text, params as unknown[]) as Promise<PgResult | PgResult[]>
-      : this.client.query(text) as Promise<PgResult | PgResult[]>;
-    let onAbort: (() => void) | undefined;
-    if (signal) {
-      onAbort = () => this.#cancel();
-      if (signal.aborted) onAbort();
-      else signal.addEventListener("abort", onAbort, { once: true });
-    }
+    if (signal === undefined) return gate.last = this.#send(text, params);
+    // Alone on the connection, so its cancel can hit nothing else (adapters/cancel_gate.ts).
+    return gate.alone(signal, {
+      send: () => this.#send(text, params),
+      cancel: () => this.#cancel(),
+      discard: () => this.close(),
+    });
+  }
+
+  async #send(text: string, params: readonly unknown[] | undefined): Promise<QueryResult> {
     let result: PgResult | PgResult[];
     try {
-      result = await pending;
+      result = params?.length
+        ? await (this.client.query(text, params as unknown[]) as Promise<PgResult | PgResult[]>)
+        : await (this.client.query(text) as Promise<PgResult | PgResult[]>);
     } catch (error) {
       throw mapError(error, true);
-    } finally {
-      if (onAbort) signal!.removeEventListener("abort", onAbort);
     }
     // Several statements in one simple query give one result each; report the last, as postgres.js does.
     return toResult(Array.isArray(result) ? result[result.length - 1] : result);
   }
 
-  #cancel(): void {
+  /** Sends a CancelRequest over a WebSocket of its own; true once the server took it. */
+  #cancel(): Promise<boolean> {
     const { processID, secretKey } = this.client;
-    if (processID == null || secretKey == null || this.isClosed()) return;
-    const sent = sendCancel(this.settings, this.host, this.port, processID, secretKey);
+    if (processID == null || secretKey == null || this.isClosed()) return Promise.resolve(false);
+    const sent = sendCancel(this.settings, this.host, this.port, processID, secretKey, this.cancelLimit);
     this.#cancels.add(sent);
     sent.then(() => this.#cancels.delete(sent));
+    return sent;
   }
 
   async close(): Promise<void> {

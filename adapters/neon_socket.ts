@@ -114,12 +114,15 @@ export function neonSocketSettings(config: DatabaseConfig, webSocket?: typeof We
 
 /**
  * Sends a PostgreSQL CancelRequest for backend `pid` over a WebSocket of its
- * own, the way libpq sends one over a new TCP connection. Resolves when sent
- * and the socket closed (or after `waitMs`); never rejects.
+ * own, the way libpq sends one over a new TCP connection. Resolves true once
+ * the far side closed that WebSocket normally after the request was sent (the
+ * server closes the cancel connection after signalling the backend, and the
+ * proxy closes the WebSocket with it); false when it failed, or `waitMs`
+ * passed first: the outcome is then unknown. Never rejects.
  *
  * @example
  * ```ts ignore
- * await sendCancel(settings, "127.0.0.1", 5432, client.processID, client.secretKey);
+ * const delivered = await sendCancel(settings, "127.0.0.1", 5432, client.processID, client.secretKey);
  * ```
  */
 export function sendCancel(
@@ -129,7 +132,7 @@ export function sendCancel(
   pid: number,
   secret: number,
   waitMs = 2_000,
-): Promise<void> {
+): Promise<boolean> {
   const packet = new Uint8Array(16);
   const view = new DataView(packet.buffer);
   view.setInt32(0, 16);
@@ -137,20 +140,29 @@ export function sendCancel(
   view.setInt32(8, pid);
   view.setInt32(12, secret);
   const url = `${settings.useSecureWebSocket ? "wss" : "ws"}://${settings.wsProxy(host, port)}`;
-  return new Promise<void>((resolve) => {
+  return new Promise<boolean>((resolve) => {
     let ws: WebSocket;
     try {
       ws = new (settings.webSocketConstructor ?? WebSocket)(url);
     } catch {
-      return resolve();
+      return resolve(false);
     }
     ws.binaryType = "arraybuffer";
-    const timer = setTimeout(() => ws.close(), waitMs);
-    ws.addEventListener("open", () => ws.send(packet));
-    ws.addEventListener("error", () => {});
-    ws.addEventListener("close", () => {
+    let sent = false;
+    let failed = false;
+    const timer = setTimeout(() => {
+      failed = true;
+      ws.close();
+    }, waitMs);
+    ws.addEventListener("open", () => {
+      ws.send(packet);
+      sent = true;
+    });
+    ws.addEventListener("error", () => failed = true);
+    ws.addEventListener("close", (event) => {
       clearTimeout(timer);
-      resolve();
+      // 1000: closed normally (the proxy saw the server close); 1005: closed without a status, the same.
+      resolve(sent && !failed && (event.code === 1000 || event.code === 1005));
     });
   });
 }

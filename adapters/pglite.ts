@@ -32,7 +32,7 @@ import { resolve } from "node:path";
 import { raceAbort } from "../src/abort.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectionInfo, ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/contracts.ts";
-import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
+import { DatabaseConnectionError } from "../src/errors.ts";
 import { fromServerError, shapeResult } from "./kit.ts";
 
 /**
@@ -261,7 +261,7 @@ class PgliteConnection implements DriverConnection {
     // A statement still waiting for its turn gives up at once; one already running finishes (it cannot be stopped).
     return new Promise<QueryResult>((resolve, reject) => {
       const onAbort = () => {
-        if (!started) reject(cancelled());
+        if (!started) reject(signal.reason);
       };
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
@@ -273,7 +273,7 @@ class PgliteConnection implements DriverConnection {
     // The statement before this one blocked the thread, so a deadline that passed meanwhile has not fired yet:
     // let due timers run first, so a statement past its deadline is dropped instead of run.
     if (signal && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 0));
-    if (signal?.aborted) throw cancelled();
+    if (signal?.aborted) throw signal.reason; // never started: the core reports it as cancelled before it was sent
     if (this.closed) {
       throw new DatabaseConnectionError("the PGlite connection closed before the statement ran", {
         code: "CONNECTION_CLOSED",
@@ -333,11 +333,6 @@ function toResult(r: PgliteResults | undefined): QueryResult {
   if (!r) return { rows: [], rowCount: 0, command: "", fields: [] };
   const count = r.rowCount ?? (r.command === "SELECT" ? undefined : r.affectedRows);
   return shapeResult(r.rows, r.fields, r.command, count);
-}
-
-/** What a server says for a cancelled statement; here the statement never started, so nothing needs undoing. */
-function cancelled(): QueryError {
-  return new QueryError({ code: "57014", message: "canceling statement due to user request", severity: "ERROR" });
 }
 
 /** A SQL string literal. */

@@ -18,6 +18,7 @@ import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { CancelGate } from "./cancel_gate.ts";
 import { fromServerError, linkError, OID, plainBytes, shapeResult } from "./kit.ts";
 import { parseArray, serializeArray } from "./pg_array.ts";
 import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
@@ -217,8 +218,11 @@ async function connectOnce(
       : {}),
   } as never);
 
+  let key: { pid: number; secret: number } | undefined;
   const startup = async () => {
-    const hello = await (sql.unsafe(HELLO, [], { prepare: false }) as unknown as Promise<PgResult>);
+    const query = sql.unsafe(HELLO, [], { prepare: false }) as unknown as PgQuery & { state?: typeof key };
+    const hello = await query;
+    key = query.state; // the backend's pid and cancel key, as BackendKeyData gave them
     await installArrayTypes(sql, arrayTypes, `${host}:${port}`);
     return hello;
   };
@@ -251,6 +255,7 @@ async function connectOnce(
       },
       () => state === "closed",
       written,
+      cancelWith(socket, host, port, key, config.connect_timeout, () => state === "closed"),
     );
   } catch (error) {
     state = "closed";
@@ -259,13 +264,39 @@ async function connectOnce(
   }
 }
 
+/**
+ * How a connection cancels its running statement: a CancelRequest on a socket from the adapter's own factory,
+ * whose outcome can be seen. Where postgres.js dials itself (Workers), through postgres.js, whose outcome cannot:
+ * the connection is then closed after the statement, never reused.
+ */
+function cancelWith(
+  socket: SocketFactory | null,
+  host: string,
+  port: number,
+  key: { pid: number; secret: number } | undefined,
+  limit: number,
+  closed: () => boolean,
+): (q: PgQuery) => Promise<boolean> {
+  if (socket !== null && key?.pid != null && key.secret != null) {
+    return () => closed() ? Promise.resolve(false) : cancelRequest(socket, host, port, key, limit);
+  }
+  return (q) => {
+    q.cancel();
+    return Promise.resolve(false);
+  };
+}
+
 class PostgresConnection implements DriverConnection {
+  readonly #gate = new CancelGate();
+
   constructor(
     readonly sql: Sql,
     readonly info: DriverConnection["info"],
     readonly isClosed: () => boolean,
     /** Bytes handed to the socket so far (queued ones included), when that can be known. */
-    readonly written?: () => number | undefined,
+    readonly written: (() => number | undefined) | undefined,
+    /** Cancels the running statement `q`; true once the server took the request, false when that is unknown. */
+    readonly sendCancel: (q: PgQuery) => Promise<boolean>,
   ) {}
 
   get closed(): boolean {
@@ -273,37 +304,111 @@ class PostgresConnection implements DriverConnection {
   }
 
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+    const gate = this.#gate;
+    if (gate.held !== undefined) return gate.after(signal, () => this.query(text, params, signal));
     if (this.isClosed()) {
       return Promise.reject(
         networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
       );
     }
-    const before = this.written?.();
+    if (signal !== undefined) return this.#cancellable(text, params, signal);
+    return gate.last = this.#settle(this.#send(text, params), this.written?.());
+  }
+
+  #send(text: string, params: readonly unknown[] | undefined): PgQuery {
     // `unsafe` never prepares unless asked; asking still yields to the instance's `prepare` (config.prepare,
     // off with pgbouncer). Without a parameter list it is the simple protocol (several statements may go at once,
     // nothing is prepared). A list, even empty (a tagged template without values), takes the extended protocol:
     // the server plans the statement once and no RowDescription comes back per call (~20% less CPU on both sides
     // for `SELECT 1`, measured).
     const args = params === undefined ? [] : params.some(Array.isArray) ? params.map(arrayParam) : params;
-    const q = this.sql.unsafe(text, args as never[], params === undefined ? SIMPLE : EXTENDED) as unknown as PgQuery;
+    return this.sql.unsafe(text, args as never[], params === undefined ? SIMPLE : EXTENDED) as unknown as PgQuery;
+  }
+
+  /** One `then` instead of an async function: no extra promise and microtask per statement on the hot path. */
+  #settle(q: PgQuery, before: number | undefined): Promise<QueryResult> {
     // postgres.js writes on the next tick and refuses to write after the server's FIN: when no byte reached
     // the socket since this statement was issued, it provably never reached the server and may go elsewhere.
-    const failed = (error: unknown): never => {
+    return q.then(lastResult, (error: unknown): never => {
       throw mapError(error, before === undefined || this.written?.() !== before);
-    };
-    // One `then` instead of an async function: no extra promise and microtask per statement on the hot path.
-    if (signal === undefined) return q.then(lastResult, failed);
-    const onAbort = () => q.cancel();
-    if (signal.aborted) q.cancel();
-    else signal.addEventListener("abort", onAbort, { once: true });
-    const settled = () => signal.removeEventListener("abort", onAbort);
-    return q.then((rows) => (settled(), lastResult(rows)), (error) => (settled(), failed(error)));
+    });
+  }
+
+  /** A statement with a signal: alone on the connection, so its cancel can hit nothing else (adapters/cancel_gate.ts). */
+  #cancellable(text: string, params: readonly unknown[] | undefined, signal: AbortSignal): Promise<QueryResult> {
+    let q: PgQuery | undefined;
+    return this.#gate.alone(signal, {
+      send: () => {
+        const before = this.written?.();
+        q = this.#send(text, params);
+        return this.#settle(q, before);
+      },
+      cancel: async () => {
+        // postgres.js hands a statement to its connection a microtask after it is issued. Its own cancel of a
+        // statement not handed over yet would leave the connection stuck (it counts as full, and no answer ever
+        // frees it), so wait for the hand-over and cancel on the server.
+        if ((q as { state?: unknown }).state == null) await new Promise((resolve) => setTimeout(resolve, 0));
+        if ((q as { state?: unknown }).state == null) return false;
+        return await this.sendCancel(q!);
+      },
+      discard: () => this.close(),
+    });
   }
 
   async close(): Promise<void> {
     await this.sql.end({ timeout: 0 }).catch(() => {});
   }
 }
+
+/**
+ * Sends a CancelRequest for backend `key` on a socket of its own (TLS too when the session uses it), as libpq's
+ * PQcancel does; resolves true once the server has closed that socket, which it does after signalling the
+ * backend, and false when the socket failed or `limit` ms passed first.
+ */
+async function cancelRequest(
+  socket: SocketFactory,
+  host: string,
+  port: number,
+  key: { pid: number; secret: number },
+  limit: number,
+): Promise<boolean> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Error("cancel request timed out")), limit);
+  try {
+    const made = await socket({ host, port, signal: ctl.signal, keepalives: false, keepalivesIdle: 0 }) as CancelSocket;
+    return await new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        ctl.signal.removeEventListener("abort", onAbort);
+        made.destroy();
+        resolve(ok);
+      };
+      const onAbort = () => done(false);
+      ctl.signal.addEventListener("abort", onAbort, { once: true });
+      made.once("end", () => done(true));
+      made.once("error", () => done(false));
+      made.once("close", () => done(false));
+      const packet = new Uint8Array(16);
+      const view = new DataView(packet.buffer);
+      view.setInt32(0, 16);
+      view.setInt32(4, CANCEL_REQUEST_CODE);
+      view.setInt32(8, key.pid);
+      view.setInt32(12, key.secret);
+      made.write(packet);
+    });
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+type CancelSocket = {
+  write(data: Uint8Array): unknown;
+  once(event: string, listener: () => void): unknown;
+  destroy(): void;
+};
+
+const CANCEL_REQUEST_CODE = 80877102;
 
 /**
  * postgres.js declares an array parameter with its first element's type (a Date array as `timestamptz`, not

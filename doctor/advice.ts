@@ -300,6 +300,14 @@ const BY_CODE: { readonly [C in ErrorCode]: Adviser } = {
     cause: "the session had ended, or its connection was lost",
     fix: "start a new session (getSession) and run the transaction again",
   }),
+  QUERY_TIMEOUT: ({ message }) => ({
+    cause: `a statement ran longer than its timeout option allowed, or waited that long for a connection: ${message}`,
+    fix: "raise the statement's timeout, make the statement faster, or raise pool_max if it waited for a connection",
+  }),
+  QUERY_ABORTED: ({ message }) => ({
+    cause: `the caller aborted the statement's signal: ${message}`,
+    fix: "nothing to fix in the database: the application cancelled the statement (its reason is the cause)",
+  }),
   PGLITE_IN_USE: ({ message }) => ({
     cause: `another DatabaseConnection in this process holds the PGlite data directory (one at a time): ${message}`,
     fix: "close the other connection to that data directory first",

@@ -1,16 +1,19 @@
 /**
- * Per-statement timeouts and cancellation.
+ * Per-statement timeouts and cancellation, and the one error every timeout
+ * and abort surfaces as (`QueryCancelledError`), whatever the statement was
+ * doing when it fired.
  *
  * @module
  */
 
-import { QueryError } from "./errors.ts";
+import type { ErrorCode } from "./error_codes.ts";
+import { type CancelPhase, QueryCancelledError, QueryError } from "./errors.ts";
 
 /** Options every query takes. */
 export interface QueryOptions {
-  /** Cancels the statement (on the server too) when aborted. */
+  /** Cancels the statement (on the server too) when aborted: `QueryCancelledError` with code `QUERY_ABORTED`. */
   signal?: AbortSignal;
-  /** Cancels the statement after this many milliseconds. */
+  /** Cancels the statement after this many milliseconds: `QueryCancelledError` with code `QUERY_TIMEOUT`. */
   timeout?: number;
   /** Autocommit only: run on a read replica when one is healthy. */
   readOnly?: boolean;
@@ -52,7 +55,8 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefine
 
 /**
  * Combines a caller's signal and a timeout into one signal; `clear()` stops
- * the timer. Returns no signal when neither was asked for.
+ * the timer. Returns no signal when neither was asked for. The timer aborts
+ * with a `TimeoutError` `DOMException`, as `AbortSignal.timeout()` does.
  *
  * @example
  * ```ts
@@ -78,38 +82,83 @@ export function deadline(signal?: AbortSignal, timeout?: number): { signal?: Abo
 
 /**
  * Runs `run` under the caller's signal and timeout: the timer is cleared
- * afterwards, and a cancellation error says why it was cancelled.
+ * afterwards, and a cancellation, wherever it caught the statement, becomes a
+ * {@linkcode QueryCancelledError}. `run` calls `running()` once it has a
+ * connection and hands the statement over: a cancellation before that is in
+ * the `queued` phase.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { withDeadline } from "./abort.ts";
+ * import { QueryCancelledError } from "./errors.ts";
  * assert.equal(await withDeadline({ timeout: 1000 }, (signal) => Promise.resolve(signal !== undefined)), true);
+ * const never = (signal?: AbortSignal) => new Promise((_, reject) => signal!.onabort = () => reject(signal!.reason));
+ * const err = await withDeadline({ timeout: 10 }, never).catch((e) => e);
+ * assert(err instanceof QueryCancelledError && err.code === "QUERY_TIMEOUT" && err.phase === "queued");
  * ```
  */
 export async function withDeadline<T>(
   options: QueryOptions | undefined,
-  run: (signal: AbortSignal | undefined) => Promise<T>,
+  run: (signal: AbortSignal | undefined, running: () => void) => Promise<T>,
 ): Promise<T> {
   const d = deadline(options?.signal, options?.timeout);
+  let phase: CancelPhase = "queued";
   try {
-    return await run(d.signal);
+    return await run(d.signal, () => phase = "running");
   } catch (error) {
-    throw explainCancel(error, d.signal);
+    throw d.signal ? asCancelled(error, d.signal, phase) : error;
   } finally {
     d.clear();
   }
 }
 
 /**
- * Turns the server's "canceling statement due to user request" into an error
- * that says why we cancelled: the caller's abort or the timeout.
+ * The {@linkcode QueryCancelledError} for a statement whose `signal` aborted
+ * in `phase`: `QUERY_TIMEOUT` when the signal's reason is a `TimeoutError`
+ * (our `timeout`, `AbortSignal.timeout()`), else `QUERY_ABORTED`. `cause` is
+ * the server's 57014 when it was cancelled there, else the signal's reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cancelledError } from "./abort.ts";
+ * const err = cancelledError(AbortSignal.abort(new Error("user left")), "queued", false);
+ * assert(err.code === "QUERY_ABORTED" && err.message.includes("user left") && !err.reachedServer);
+ * ```
  */
-export function explainCancel(error: unknown, signal: AbortSignal | undefined): unknown {
-  if (!signal?.aborted || !(error instanceof QueryError) || error.code !== "57014") return error;
-  const reason = signal.reason as { message?: unknown } | undefined;
-  const why = typeof reason?.message === "string" ? reason.message : "aborted";
-  return new QueryError({ code: "57014", message: `statement cancelled: ${why}`, severity: "ERROR" }, {
-    cause: error,
+export function cancelledError(
+  signal: AbortSignal,
+  phase: CancelPhase,
+  reachedServer: boolean,
+  serverError?: QueryError,
+): QueryCancelledError {
+  const reason = signal.reason as { name?: unknown; message?: unknown } | undefined;
+  const timeout = reason?.name === "TimeoutError";
+  const why = typeof reason?.message === "string" && reason.message ? reason.message : String(reason);
+  const where = phase === "queued"
+    ? "while waiting for a connection"
+    : reachedServer
+    ? "cancelled on the server"
+    : "before it was sent";
+  return new QueryCancelledError(timeout ? `${why} (${where})` : `statement aborted ${where}: ${why}`, {
+    code: timeout ? "QUERY_TIMEOUT" satisfies ErrorCode : "QUERY_ABORTED" satisfies ErrorCode,
+    phase,
+    reachedServer,
+    cause: serverError ?? signal.reason,
   });
+}
+
+/**
+ * `error` as the caller should see it once `signal` aborted: the signal's
+ * own reason (what the pool and the adapters reject with for a statement
+ * they never sent) or the server's 57014 becomes a
+ * {@linkcode QueryCancelledError}; anything else (a statement that failed
+ * for its own reasons meanwhile) is left alone.
+ */
+function asCancelled(error: unknown, signal: AbortSignal, phase: CancelPhase): unknown {
+  if (!signal.aborted || error instanceof QueryCancelledError) return error;
+  if (error === signal.reason) return cancelledError(signal, phase, false);
+  if (error instanceof QueryError && error.code === "57014") return cancelledError(signal, "running", true, error);
+  return error;
 }

@@ -12,8 +12,14 @@ export { PooledConnection } from "./pooled_connection.ts";
 export { Session } from "./session.ts";
 export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./session.ts";
 export type { QueryOptions } from "./abort.ts";
-export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
-export type { ConfigIssue, DatabaseConnectionErrorOptions, ServerErrorFields } from "./errors.ts";
+export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryCancelledError, QueryError } from "./errors.ts";
+export type {
+  CancelPhase,
+  ConfigIssue,
+  DatabaseConnectionErrorOptions,
+  QueryCancelledErrorOptions,
+  ServerErrorFields,
+} from "./errors.ts";
 export type { ParseConfigOptions } from "./config/parse.ts";
 export { redactUrl } from "./config/url.ts";
 export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./config/types.ts";

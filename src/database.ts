@@ -561,9 +561,10 @@ export class DatabaseConnectionBase extends Emitter {
     trace?: StatementTrace,
   ): Promise<QueryResult<R>> {
     if (options?.signal || options?.timeout || !this.#pipelining) {
-      return await withDeadline(options, async (signal) => {
+      return await withDeadline(options, async (signal, running) => {
         const lease = await target.acquire(signal, trace);
         try {
+          running();
           return await lease.query(text, params, signal) as QueryResult<R>;
         } finally {
           await lease.release();

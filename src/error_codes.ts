@@ -47,6 +47,10 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = /* @__PURE__ */ 
   POOL_CLOSED: "the pool is closed: close() was called",
   SESSION_CLOSED: "the session is over (ended, or its connection was lost): start a new one",
 
+  // Statements (QueryCancelledError)
+  QUERY_TIMEOUT: "the statement's timeout fired: it was queued (never sent) or cancelled on the server (57014)",
+  QUERY_ABORTED: "the statement's signal was aborted: it was queued (never sent) or cancelled on the server (57014)",
+
   // PGlite
   PGLITE_IN_USE: "another connection in this process holds the PGlite data directory",
   PGLITE_OPEN: "PGlite could not open or create its data directory",
@@ -88,6 +92,8 @@ export type ErrorCode =
   | "POOL_TIMEOUT"
   | "POOL_CLOSED"
   | "SESSION_CLOSED"
+  | "QUERY_TIMEOUT"
+  | "QUERY_ABORTED"
   | "PGLITE_IN_USE"
   | "PGLITE_OPEN"
   | "ECONNREFUSED"

@@ -126,6 +126,66 @@ export class PoolTimeoutError extends DatabaseConnectionError {
   }
 }
 
+/** Where a cancelled statement was: waiting for a connection (`queued`), or handed to one (`running`). */
+export type CancelPhase = "queued" | "running";
+
+/** Options for {@linkcode QueryCancelledError}. */
+export interface QueryCancelledErrorOptions {
+  /** `QUERY_TIMEOUT` (the `timeout` option, or a signal aborted with a `TimeoutError`) or `QUERY_ABORTED`. */
+  code: "QUERY_TIMEOUT" | "QUERY_ABORTED";
+  /** Where the statement was when it was cancelled. */
+  phase: CancelPhase;
+  /** Whether the statement may have reached the server (it was sent and cancelled there). */
+  reachedServer: boolean;
+  /** The server's 57014 `QueryError`, or the signal's reason when the statement never reached the server. */
+  cause?: unknown;
+}
+
+/**
+ * A statement was cancelled by its `timeout` or `signal`, wherever it was:
+ * still waiting for a connection, waiting its turn on one, or running on the
+ * server (cancelled there: SQLSTATE 57014, kept as `cause`). One class on every
+ * adapter, so every timeout is caught the same way.
+ *
+ * - `code`: `QUERY_TIMEOUT` for the `timeout` option (and a `signal` aborted
+ *   with a `TimeoutError`, as `AbortSignal.timeout()` does), `QUERY_ABORTED`
+ *   for any other abort of the `signal` (its reason is the `cause`).
+ * - `phase`: `queued` (no connection yet) or `running` (handed to a connection).
+ * - `reachedServer`: false when the statement provably never reached the
+ *   server, so nothing of it ran; true when it was sent (a cancelled
+ *   statement is rolled back, but inside a transaction the transaction is
+ *   then aborted).
+ *
+ * @example Catch every timeout the same way
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { QueryCancelledError } from "./errors.ts";
+ * const err = new QueryCancelledError("statement timed out after 50 ms", {
+ *   code: "QUERY_TIMEOUT",
+ *   phase: "queued",
+ *   reachedServer: false,
+ * });
+ * assert(err instanceof QueryCancelledError && err.code === "QUERY_TIMEOUT" && !err.reachedServer);
+ * ```
+ */
+export class QueryCancelledError extends Error {
+  /** `QUERY_TIMEOUT` or `QUERY_ABORTED`. */
+  readonly code: "QUERY_TIMEOUT" | "QUERY_ABORTED";
+  /** `queued` or `running`. */
+  readonly phase: CancelPhase;
+  /** `false` when the statement provably never reached the server. */
+  readonly reachedServer: boolean;
+
+  /** Builds the error; the message is redacted. */
+  constructor(message: string, options: QueryCancelledErrorOptions) {
+    super(redactText(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "QueryCancelledError";
+    this.code = options.code;
+    this.phase = options.phase;
+    this.reachedServer = options.reachedServer;
+  }
+}
+
 /** Fields a PostgreSQL `ErrorResponse` carries. */
 export interface ServerErrorFields {
   /** SQLSTATE, for example `23505`. */

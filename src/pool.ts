@@ -12,6 +12,7 @@
  * @module
  */
 
+import { cancelledError } from "./abort.ts";
 import { backoffDelay } from "./backoff.ts";
 import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
 import type { Connector, PoolStats, QueryResult, Telemetry, TracedWork } from "./contracts.ts";
@@ -156,6 +157,7 @@ export class Pool implements LeaseOwner {
   /** Checks out a connection for exclusive use, first come first served; `trace` hears of a wait in the queue. */
   acquire(signal?: AbortSignal, trace?: TracedWork): Promise<Lease> {
     if (this.closing) return Promise.reject(closedError());
+    if (signal?.aborted) return Promise.reject(cancelledError(signal, "queued", false));
     if (this.#waiters.length === 0) {
       // Hot path: a free connection used since the last tick needs no ping, no clock, no async machinery.
       const slot = this.#takeFree();
@@ -403,13 +405,13 @@ export class Pool implements LeaseOwner {
   }
 
   #enqueue(exclusive: boolean, signal?: AbortSignal): Promise<Slot> {
-    signal?.throwIfAborted();
+    if (signal?.aborted) return Promise.reject(cancelledError(signal, "queued", false));
     return new Promise<Slot>((resolve, reject) => {
       const since = now();
       const w: Waiter = { exclusive, since, deadline: since + this.options.acquireTimeout, resolve, reject };
       this.#waitTimer ??= setTimeout(this.#expire, this.options.acquireTimeout);
       if (signal) {
-        const onAbort = () => this.#removeWaiter(w) && this.#dropWaiter(w, signal.reason);
+        const onAbort = () => this.#removeWaiter(w) && this.#dropWaiter(w, cancelledError(signal, "queued", false));
         signal.addEventListener("abort", onAbort, { once: true });
         w.cleanup = () => signal.removeEventListener("abort", onAbort);
       }

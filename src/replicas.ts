@@ -9,7 +9,7 @@
  * @module
  */
 
-import { deadline, explainCancel } from "./abort.ts";
+import { withDeadline } from "./abort.ts";
 import type { HostPort } from "./config/types.ts";
 import type { HealthStatus, ReplicaHealth, Router, RouterOptions } from "./contracts.ts";
 import type { Pool } from "./pool.ts";
@@ -244,32 +244,29 @@ export class ReplicaRouter implements Router<Pool> {
     }
   }
 
-  async #lag(pool: Pool): Promise<number | null> {
-    const d = deadline(undefined, this.#options.checkTimeout);
-    try {
+  #lag(pool: Pool): Promise<number | null> {
+    return withDeadline({ timeout: this.#options.checkTimeout }, async (signal, running) => {
       let row: Record<string, unknown> | undefined;
       if (this.#options.pipelining) {
-        const slot = pool.pick() ?? await pool.waitShared(d.signal);
+        const slot = pool.pick() ?? await pool.waitShared(signal);
         try {
-          row = (await pool.run(slot, REPLICA_LAG_SQL, undefined, d.signal)).rows[0];
+          running();
+          row = (await pool.run(slot, REPLICA_LAG_SQL, undefined, signal)).rows[0];
         } finally {
           pool.done(slot);
         }
       } else {
-        const lease = await pool.acquire(d.signal);
+        const lease = await pool.acquire(signal);
         try {
-          row = (await lease.query(REPLICA_LAG_SQL, undefined, d.signal)).rows[0];
+          running();
+          row = (await lease.query(REPLICA_LAG_SQL, undefined, signal)).rows[0];
         } finally {
           await lease.release();
         }
       }
       const lag = row?.lag_ms;
       return typeof lag === "number" ? lag : lag === null || lag === undefined ? null : Number(lag);
-    } catch (error) {
-      throw explainCancel(error, d.signal);
-    } finally {
-      d.clear();
-    }
+    });
   }
 }
 

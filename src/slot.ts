@@ -100,7 +100,10 @@ export class Lease {
   /** Runs a statement under the caller's `{ signal, timeout }` (no timer or wrapper when neither is set). */
   run(text: string, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
     if (!options?.signal && !options?.timeout) return this.query(text, params);
-    return withDeadline(options, (signal) => this.query(text, params, signal));
+    return withDeadline(options, (signal, running) => {
+      running();
+      return this.query(text, params, signal);
+    });
   }
 
   /**

@@ -1,6 +1,6 @@
 // Integration tests of the core over postgres.js against the local PostgreSQL.
 import assert from "node:assert/strict";
-import { DatabaseConnectionError, PoolTimeoutError, QueryError } from "../src/errors.ts";
+import { DatabaseConnectionError, PoolTimeoutError, QueryCancelledError, QueryError } from "../src/errors.ts";
 import { admin, appName, backends, testDb, waitFor } from "./helpers/db.ts";
 
 const sql = admin();
@@ -276,11 +276,13 @@ Deno.test("an aborted query is cancelled on the server and its connection reused
   );
   ctl.abort();
   const err = await p.catch((e) => e);
-  assert.ok(err instanceof QueryError, String(err));
-  assert.equal(err.code, "57014");
+  assert.ok(err instanceof QueryCancelledError, String(err));
+  assert.deepEqual([err.code, err.phase, err.reachedServer], ["QUERY_ABORTED", "running", true]);
+  assert.ok(err.cause instanceof QueryError && err.cause.code === "57014", "the server's 57014 is the cause");
   assert.ok(performance.now() - t < 5000);
   const timeoutErr = await db.query("SELECT pg_sleep(30)", [], { timeout: 100 }).catch((e) => e);
-  assert.equal(timeoutErr.code, "57014");
+  assert.ok(timeoutErr instanceof QueryCancelledError, String(timeoutErr));
+  assert.equal(timeoutErr.code, "QUERY_TIMEOUT");
   assert.match(timeoutErr.message, /timed out after 100 ms/);
   assert.deepEqual((await db.query("SELECT 2 AS two")).rows, [{ two: 2 }]);
   assert.equal(db.stats().opened, 1, "a cleanly cancelled connection is reused");

@@ -142,7 +142,8 @@ Deno.test("pgbouncer: transaction pooling with SCRAM, 16 concurrent callers", as
     });
     const t0 = performance.now();
     const err = await db.query("SELECT pg_sleep(5)", [], { timeout: 200 }).catch((e) => e);
-    assert.equal(err.code, "57014", String(err));
+    assert.equal(err.code, "QUERY_TIMEOUT", String(err));
+    assert.equal(err.cause?.code, "57014", "cancelled on the server");
     assert.ok(performance.now() - t0 < 4000, "cancelled, not run to the end");
     assert.deepEqual((await db.query("SELECT $1::int AS n", [1], { timeout: 1000 })).rows, [{ n: 1 }]);
   });

@@ -16,13 +16,19 @@
 
 import assert from "node:assert/strict";
 import type { DatabaseConnectionBase as DatabaseConnection } from "../../src/database.ts";
-import { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryError } from "../../src/errors.ts";
+import {
+  ConfigError,
+  DatabaseConnectionError,
+  PoolTimeoutError,
+  QueryCancelledError,
+  QueryError,
+} from "../../src/errors.ts";
 
 /** What the adapter under test can do; the suite asserts the clear error where it cannot. */
 export interface ConformanceCapabilities {
   /**
    * Cancels a running statement on the server when a query's `timeout` or
-   * `signal` fires (the statement fails with 57014). When false (PGlite runs a
+   * `signal` fires (`QueryCancelledError`, the server's 57014 as its cause). When false (PGlite runs a
    * statement synchronously on the JavaScript thread: nothing can stop it), the
    * suite asserts that a started statement completes and returns its result,
    * never an error claiming it did not run, and that an aborted one never starts.
@@ -301,27 +307,45 @@ export function runConformance(name: string, makeDb: MakeDb, capabilities: Confo
     assert.equal(db.stats().opened, 1);
   });
 
-  test("statement timeout and abort signal", async () => {
+  test("timeouts and aborts: one QueryCancelledError with code, phase and reachedServer, whatever the timing", async () => {
     await using db = await open({ pool_max: 1 });
+    await db.query("SELECT 1"); // the pool's one connection is open and free
+    // Aborted before it started: nothing is sent, the connection stays free.
+    const reason = new Error("gave up");
+    const early = await db.query("SELECT 1", [], { signal: AbortSignal.abort(reason) }).catch((e) => e);
+    assert.ok(early instanceof QueryCancelledError, String(early));
+    assert.deepEqual([early.code, early.phase, early.reachedServer, early.cause], [
+      "QUERY_ABORTED",
+      "queued",
+      false,
+      reason,
+    ]);
+    // Timed out while waiting for a connection (the one connection is leased).
+    const held = await db.getSession();
+    const queued = await db.query("SELECT 1", [], { timeout: 100 }).catch((e) => e);
+    await held.rollback();
+    assert.ok(queued instanceof QueryCancelledError, String(queued));
+    assert.deepEqual([queued.code, queued.phase, queued.reachedServer], ["QUERY_TIMEOUT", "queued", false]);
+    assert.match(queued.message, /timed out after 100 ms/);
     if (!caps.cancel) {
+      // A started statement cannot be stopped: it completes and returns its result, never an error claiming it
+      // did not run.
       const done = await db.query("SELECT pg_sleep(0.2), 'done' AS r", [], { timeout: 50 });
       assert.equal(done.rows[0].r, "done");
-      const early = await db.query("SELECT 1", [], { signal: AbortSignal.abort(new Error("gave up")) }).catch((e) => e);
-      assert.ok(early instanceof Error && (early.message === "gave up" || (early as QueryError).code === "57014"));
       assert.deepEqual((await db.query("SELECT 2 AS two")).rows, [{ two: 2 }]);
       return;
     }
     const started = performance.now();
-    // An adapter that cannot cancel runs the statement to its end: keep that end near.
-    const err = await db.query(`SELECT pg_sleep(${caps.cancel ? 10 : 1})`, [], { timeout: 150 }).catch((e) => e);
+    const err = await db.query("SELECT pg_sleep(10)", [], { timeout: 150 }).catch((e) => e);
     assert.ok(performance.now() - started < 8_000, "the timed-out statement did not hang");
-    assert.ok(err instanceof QueryError, String(err));
-    assert.equal(err.code, "57014");
+    assert.ok(err instanceof QueryCancelledError, String(err));
+    assert.deepEqual([err.code, err.phase, err.reachedServer], ["QUERY_TIMEOUT", "running", true]);
+    assert.ok(err.cause instanceof QueryError && err.cause.code === "57014", "cancelled on the server: 57014");
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
     const aborted = await db.query("SELECT pg_sleep(10)", [], { signal: ac.signal }).catch((e) => e);
-    assert.ok(aborted instanceof QueryError);
-    assert.equal(aborted.code, "57014");
+    assert.ok(aborted instanceof QueryCancelledError, String(aborted));
+    assert.deepEqual([aborted.code, aborted.phase, aborted.reachedServer], ["QUERY_ABORTED", "running", true]);
     // The connection survives a cancel and serves the next statement.
     assert.deepEqual((await db.query("SELECT 2 AS two")).rows, [{ two: 2 }]);
     assert.equal(db.stats().opened, 1);

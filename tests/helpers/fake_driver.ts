@@ -65,12 +65,16 @@ export class FakeConnection implements DriverConnection {
 
   async query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     if (this.closed) throw new DatabaseConnectionError("closed", { code: "CONNECTION_CLOSED", reachedServer: false });
+    // The driver contract: a statement whose signal aborted before it was sent is not sent.
+    if (signal?.aborted) throw signal.reason;
     this.driver.calls.push({ conn: this.id, text, params });
     this.inflight++;
     try {
-      if (this.driver.queryDelay) await sleep(this.driver.queryDelay, signal);
+      // Cancelled while "running": the server's answer, 57014.
+      const cancelled = () => new QueryError({ code: "57014", message: "canceling statement due to user request" });
+      if (this.driver.queryDelay) await sleep(this.driver.queryDelay, signal).catch(() => Promise.reject(cancelled()));
       else await Promise.resolve();
-      if (signal?.aborted) throw new QueryError({ code: "57014", message: "canceling statement due to user request" });
+      if (signal?.aborted) throw cancelled();
       if (this.closed) throw new DatabaseConnectionError("connection lost", { code: "57P01", retryable: true });
       for (const f of this.driver.failures) {
         if (f.match.test(text)) {
