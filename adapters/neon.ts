@@ -139,6 +139,10 @@ async function connectClient(request: ConnectRequest, settings: NeonSocketSettin
     if (connected && !ended) await client.end().catch(() => {});
     else client.connection.stream.destroy();
     if (signal.aborted) throw signal.reason;
+    // The WebSocket never opened: the proxy (or Neon's endpoint) did not answer, whatever the database does.
+    if ((client.connection.stream as { connecting?: boolean }).connecting === true) {
+      throw proxyUnreachable(error, settings, host, port);
+    }
     throw mapError(error, true, `${host}:${port}`);
   }
 }
@@ -222,6 +226,25 @@ class NeonConnection implements DriverConnection {
 function toResult(result: PgResult): QueryResult {
   const fields: FieldInfo[] = (result.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
   return shapeResult(result.rows, fields, result.command, result.rowCount ?? 0);
+}
+
+/**
+ * The error for a WebSocket that never opened: it names the proxy (`ws_proxy`, or Neon's own endpoint) rather
+ * than the database behind it, which was never reached.
+ */
+function proxyUnreachable(
+  error: unknown,
+  settings: NeonSocketSettings,
+  host: string,
+  port: number,
+): DatabaseConnectionError {
+  const address = settings.wsProxy(host, port);
+  const proxy = `${settings.useSecureWebSocket ? "wss" : "ws"}://${address.replace(/\?.*$/, "")}`;
+  const why = error instanceof Error ? error.message : (error as { message?: string })?.message || "WebSocket error";
+  return new DatabaseConnectionError(
+    `WebSocket proxy ${proxy} (ws_proxy) unreachable, so ${host}:${port} could not be tried: ${why}`,
+    { code: "PROXY_UNREACHABLE", retryable: true, reachedServer: false, cause: error },
+  );
 }
 
 /** Maps a Neon/pg error to a `QueryError` or a `DatabaseConnectionError`. */

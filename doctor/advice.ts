@@ -246,6 +246,10 @@ const BY_CODE: { readonly [C in ErrorCode]: Adviser } = {
       `may pose as the server, or a pooler holds another password verifier`,
     fix: "check what answers on this address; for PgBouncer, take the verifier in userlist.txt from pg_authid",
   }),
+  PROXY_UNREACHABLE: ({ message }, { src }) => ({
+    cause: `the WebSocket proxy in front of the database did not answer: ${message}`,
+    fix: `start the proxy (deno task wsproxy locally) or correct ws_proxy (${src("ws_proxy")})`,
+  }),
   TARGET_SESSION_ATTRS: ({ message }, { src, config }) => ({
     cause: `${message}: target_session_attrs=${config.target_session_attrs} skips it`,
     fix: `list a server that matches, or change target_session_attrs (${src("target_session_attrs")})`,

@@ -75,6 +75,7 @@ const NETWORK_CODES = new Set([
   "CONNECTION_ENDED",
   "CONNECTION_DESTROYED",
   "SOCKET_CLOSED",
+  "PROXY_UNREACHABLE",
 ]);
 
 /**
@@ -95,6 +96,21 @@ export function isConnectionFailure(error: unknown): boolean {
   if (error instanceof DatabaseConnectionError) return error.code !== "POOL_TIMEOUT" && error.code !== "POOL_CLOSED";
   const code = (error as { code?: unknown })?.code;
   return typeof code === "string" && (NETWORK_CODES.has(code) || isConnectionSqlState(code));
+}
+
+/**
+ * Whether a failed connection attempt means the server is up but full: SQLSTATE
+ * 53300, too many connections (for the server, the role or the database).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isServerFull } from "./classify.ts";
+ * assert(isServerFull({ code: "53300" }) && !isServerFull({ code: "ECONNREFUSED" }));
+ * ```
+ */
+export function isServerFull(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === "53300";
 }
 
 /**

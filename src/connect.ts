@@ -7,7 +7,7 @@
  * @module
  */
 
-import { isRetryableConnectFailure } from "./classify.ts";
+import { isRetryableConnectFailure, isServerFull } from "./classify.ts";
 import type { DatabaseConfig, HostPort } from "./config/types.ts";
 import type { Connector, ConnectorOptions, Driver, DriverConnection, HostListConnector } from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
@@ -35,7 +35,9 @@ export const EMBEDDED_START_TIMEOUT = 120_000;
 export function connectError(error: unknown, target: string): DatabaseConnectionError {
   if (error instanceof DatabaseConnectionError && error.message.includes(target)) return error;
   const code = (error as { code?: unknown })?.code;
-  return new DatabaseConnectionError(`could not connect to ${target}: ${describeError(error)}`, {
+  // The server is up but has no connection slot left: not "unreachable".
+  const why = isServerFull(error) ? `server full (${describeError(error)})` : describeError(error);
+  return new DatabaseConnectionError(`could not connect to ${target}: ${why}`, {
     code: typeof code === "string" ? code : undefined,
     retryable: isRetryableConnectFailure(error),
     reachedServer: false, // no statement is sent before a connection is up

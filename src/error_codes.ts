@@ -31,6 +31,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = /* @__PURE__ */ 
   CONNECTION_DESTROYED: "the connection was destroyed before the statement was sent (passed through from postgres.js)",
   SASL_SIGNATURE_MISMATCH:
     "the server did not prove it knows the password (SCRAM signature mismatch; passed through from postgres.js)",
+  PROXY_UNREACHABLE:
+    "the Neon adapter's WebSocket proxy (ws_proxy, or Neon's endpoint) did not answer: the database was not tried",
   TARGET_SESSION_ATTRS:
     "the server answered, but is not the kind target_session_attrs asks for (a standby, read-only...)",
 
@@ -82,6 +84,7 @@ export type ErrorCode =
   | "CONNECTION_ENDED"
   | "CONNECTION_DESTROYED"
   | "SASL_SIGNATURE_MISMATCH"
+  | "PROXY_UNREACHABLE"
   | "TARGET_SESSION_ATTRS"
   | "SSL_NOT_SUPPORTED"
   | "SSL_CERT_UNTRUSTED"

@@ -180,9 +180,11 @@ export class HealthMonitor {
     const { pool } = this.target;
     if (pool.closing) return "unhealthy";
     const alive = pool.slots.some((s) => !s.dead);
-    if (!alive && (this.#failures > 0 || pool.downSince !== undefined)) return "unhealthy";
+    // A full server (53300) that refuses every connection is, for this pool, as good as down.
+    const failing = pool.downSince !== undefined || pool.fullSince !== undefined;
+    if (!alive && (this.#failures > 0 || failing)) return "unhealthy";
     const stats = pool.stats();
-    if (this.#failures > 0 || pool.downSince !== undefined || stats.waiting > 0) return "degraded";
+    if (this.#failures > 0 || failing || stats.waiting > 0) return "degraded";
     return this.target.replicaHealth?.()?.degraded ? "degraded" : "healthy";
   }
 
@@ -204,7 +206,9 @@ export class HealthMonitor {
       tls,
       consecutiveFailures: this.#failures,
       lastError: this.#lastError ??
-        (pool.downSince !== undefined && pool.lastError ? describeError(pool.lastError) : undefined),
+        ((pool.downSince ?? pool.fullSince) !== undefined && pool.lastError
+          ? describeError(pool.lastError)
+          : undefined),
       downSince: pool.downSince === undefined ? undefined : new Date(pool.downSince).toISOString(),
       schemaVersion: this.#schemaVersion,
       pool: stats,

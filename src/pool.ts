@@ -13,11 +13,11 @@
  */
 
 import { cancelledError } from "./abort.ts";
-import { backoffDelay } from "./backoff.ts";
 import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
 import type { Connector, PoolStats, QueryResult, Telemetry, TracedWork } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
+import { Outage } from "./outage.ts";
 import { describeError, type Redactor } from "./redact.ts";
 import { FRESH, Lease, type LeaseOwner, now, Slot } from "./slot.ts";
 
@@ -65,8 +65,6 @@ export class Pool implements LeaseOwner {
   readonly slots: Slot[] = [];
   /** Set when the pool stops taking work. */
   closing = false;
-  /** Wall-clock ms of the first failed attempt of the current outage. */
-  downSince: number | undefined;
   /** The last connection failure, redacted. */
   lastError: Error | undefined;
   /** Connection attempts in progress. */
@@ -83,9 +81,9 @@ export class Pool implements LeaseOwner {
   #waitTimer: ReturnType<typeof setTimeout> | undefined;
   #exclusiveWaiting = 0;
   #nextId = 1;
-  #failedAttempts = 0;
+  /** Down or full, since when, why; when to try again (src/outage.ts). */
+  readonly #outage = new Outage();
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
-  #retryAt = 0;
   #houseTimer: ReturnType<typeof setInterval> | undefined;
   #housePeriod = Infinity;
   /** The smallest `Slot.idleLimit` seen: Infinity (no check at all) unless the server closes idle sessions. */
@@ -104,7 +102,17 @@ export class Pool implements LeaseOwner {
     const o = this.options;
     const periods = [o.idleTimeout, o.maxLifetime, o.leakThreshold, o.prePing || 0].filter((t) => t > 0);
     if (periods.length) this.#tick(Math.min(Math.max(Math.min(...periods) / 4, 10), 30_000));
-    this.#fill(false);
+    this.#fill();
+  }
+
+  /** Wall-clock ms of the first failed attempt of the current outage, while the server is unreachable. */
+  get downSince(): number | undefined {
+    return this.#outage.downSince;
+  }
+
+  /** Wall-clock ms of the first "too many connections" (53300) since a connection last opened. */
+  get fullSince(): number | undefined {
+    return this.#outage.fullSince;
   }
 
   /** Runs housekeeping at least every `period` ms. */
@@ -133,7 +141,7 @@ export class Pool implements LeaseOwner {
     }
     if (best === undefined) return undefined;
     // Every connection busy: grow toward max while pipelining on the least loaded.
-    if (load > 0 && this.opening === 0 && slots.length < this.options.max && !this.downSince) this.#open();
+    if (load > 0 && this.opening === 0 && slots.length < this.options.max && !this.#outage.active) this.#open();
     best.inflight++;
     return best;
   }
@@ -297,7 +305,7 @@ export class Pool implements LeaseOwner {
         else if (this.#waiters.length) this.#handOff(slot);
       } else this.#failValidation(lease);
     }
-    this.#fill(false);
+    this.#fill();
     return best;
   }
 
@@ -309,7 +317,9 @@ export class Pool implements LeaseOwner {
   async warm(): Promise<number> {
     this.#assertOpen();
     const free = this.#takeFree();
-    if (!free && (this.#opens.size > 0 || this.slots.length < this.options.max)) {
+    // Against a full server, wait for one of the connections it already gave us rather than ask for another.
+    const grow = this.slots.length < this.options.max && (this.fullSince === undefined || this.slots.length === 0);
+    if (!free && (this.#opens.size > 0 || grow)) {
       // Ride on an attempt already under way (pool_min filling) rather than dialing one more.
       const t = now();
       const { error } = await (this.#opens.size ? Promise.race(this.#opens) : this.#open());
@@ -406,6 +416,11 @@ export class Pool implements LeaseOwner {
 
   #enqueue(exclusive: boolean, signal?: AbortSignal): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal, "queued", false));
+    // No connection, and the last attempt failed: say so now, as a refused connect would, instead of waiting for
+    // the next attempt's timer.
+    if (this.#outage.active && this.opening === 0 && !this.#alive()) {
+      return Promise.reject(this.#outage.error(this.options.label, this.options.redactor));
+    }
     return new Promise<Slot>((resolve, reject) => {
       const since = now();
       const w: Waiter = { exclusive, since, deadline: since + this.options.acquireTimeout, resolve, reject };
@@ -425,7 +440,7 @@ export class Pool implements LeaseOwner {
         });
       }
       if (exclusive) this.#reserve();
-      this.#fill(true);
+      this.#fill();
     });
   }
 
@@ -477,17 +492,15 @@ export class Pool implements LeaseOwner {
     const inUse = this.slots.length - this.slots.filter((s) => s.free).length;
     const counts = { inUse, waiting: this.#waiters.length, max: this.options.max };
     const waited = Math.round(now() - w.since);
-    let message: string;
-    if (this.downSince !== undefined) {
-      message = `no connection within ${waited} ms: server ${this.options.label} unreachable since ${
-        new Date(this.downSince).toISOString()
-      }${this.lastError ? ` (${describeError(this.lastError, this.options.redactor)})` : ""}`;
-    } else {
-      message = `no connection within ${waited} ms: ${inUse} of ${this.options.max} in use, ${counts.waiting} ${
+    const state = this.#outage.active ? `${this.#outage.describe(this.options.label, this.options.redactor)}; ` : "";
+    const message =
+      `no connection within ${waited} ms: ${state}${inUse} of ${this.options.max} in use, ${counts.waiting} ${
         counts.waiting === 1 ? "caller" : "callers"
       } still waiting`;
-    }
-    this.#dropWaiter(w, new PoolTimeoutError(message, counts, { cause: this.downSince ? this.lastError : undefined }));
+    this.#dropWaiter(
+      w,
+      new PoolTimeoutError(message, counts, { cause: this.#outage.active ? this.#outage.lastError : undefined }),
+    );
   }
 
   /** Gives a usable slot to the head of the queue: shared waiters share it, an exclusive one takes it. */
@@ -518,24 +531,28 @@ export class Pool implements LeaseOwner {
     slot.reserved = false;
   }
 
-  /** Opens connections for `min` and for waiters. While the server is down, only a caller's arrival dials at once. */
-  #fill(byCaller: boolean): void {
+  /** Opens connections for `min` and for waiters; during an outage, the retry timer does it. */
+  #fill(): void {
     if (this.closing) return;
+    if (this.#wanted() <= 0) return;
+    if (this.#outage.active) return this.#scheduleRetry();
+    for (let want = this.#wanted(); want > 0; want--) this.#open();
+  }
+
+  /** Connections to open now for `min` and for the waiters not covered by connections on their way. */
+  #wanted(): number {
     const o = this.options;
     const total = this.slots.length + this.opening;
     let reserved = 0;
     for (const s of this.slots) if (s.reserved) reserved++;
-    const sharedWaiting = this.#waiters.length - this.#exclusiveWaiting;
-    const forWaiters = this.#exclusiveWaiting + sharedWaiting - reserved - this.opening;
-    let want = Math.min(Math.max(o.min - total, forWaiters, 0), o.max - total);
-    if (want <= 0) return;
-    if (this.downSince !== undefined) {
-      // One probe at a time while down; a fresh caller probes now instead of sleeping through the backoff.
-      if (byCaller && this.opening === 0) this.#open();
-      else this.#scheduleRetry();
-      return;
-    }
-    while (want-- > 0) this.#open();
+    const forWaiters = this.#waiters.length - reserved - this.opening;
+    return Math.min(Math.max(o.min - total, forWaiters, 0), o.max - total);
+  }
+
+  /** Whether any connection is still usable. */
+  #alive(): boolean {
+    for (const s of this.slots) if (!s.dead) return true;
+    return false;
   }
 
   #open(): Promise<{ slot?: Slot; error?: unknown }> {
@@ -582,18 +599,14 @@ export class Pool implements LeaseOwner {
             tls: conn.info.tls === undefined ? undefined : conn.info.tls !== null,
           });
         }
-        if (this.downSince !== undefined) {
-          this.events.emit("reconnected", {
-            downtimeMs: Date.now() - this.downSince,
-            attempts: this.#failedAttempts,
-          });
-          this.downSince = undefined;
-          this.#failedAttempts = 0;
+        const recovered = this.#outage.recovered();
+        if (recovered !== undefined) {
+          this.events.emit("reconnected", recovered);
           clearTimeout(this.#retryTimer);
           this.#retryTimer = undefined;
         }
         this.#handOff(slot);
-        this.#fill(false);
+        this.#fill();
         return { slot };
       },
       (error) => {
@@ -617,43 +630,38 @@ export class Pool implements LeaseOwner {
       if (!slot.lease && !slot.dead && !slot.retiring) this.#handOff(slot);
     }
     this.lastError = error instanceof Error ? error : new Error(String(error));
-    this.downSince ??= Date.now();
-    this.#failedAttempts++;
-    if (!isRetryableConnectFailure(error)) {
-      // A wrong password or an unverifiable certificate will not fix itself while callers wait.
-      for (const w of this.#waiters.splice(0)) this.#dropWaiter(w, error);
-      this.#exclusiveWaiting = 0;
-      clearTimeout(this.#waitTimer);
-      this.#waitTimer = undefined;
-    }
+    this.#outage.failed(error);
+    // A wrong password or an unverifiable certificate will not fix itself while callers wait; and with no
+    // connection at all, callers would only wait for the next attempt's timer: both fail now.
+    if (!isRetryableConnectFailure(error)) this.#failWaiters(error);
+    else if (!this.#alive() && this.opening === 0) this.#failWaiters(this.#outage.error(this.options.label, this.options.redactor));
     queueMicrotask(() => this.#scheduleRetry());
   }
 
+  #failWaiters(error: unknown): void {
+    for (const w of this.#waiters.splice(0)) this.#dropWaiter(w, error);
+    this.#exclusiveWaiting = 0;
+    clearTimeout(this.#waitTimer);
+    this.#waitTimer = undefined;
+  }
+
+  /** Arms the one retry timer, unless it is armed or nothing needs a connection. */
   #scheduleRetry(): void {
-    if (this.closing || this.downSince === undefined) return;
-    const waiting = this.#waiters.length > 0;
-    const needed = this.slots.length + this.opening < this.options.min || waiting;
+    if (this.closing || !this.#outage.active || this.#retryTimer !== undefined) return;
+    const needed = this.slots.length + this.opening < this.options.min || this.#waiters.length > 0;
     if (!needed) return;
-    // Callers waiting for a connection should get one soon after the server is back, not after a long sleep
-    // chosen while nobody waited: their probes stay within WAITING_RETRY_MAX (still jittered, one at a time).
-    const cap = waiting ? Math.min(this.options.backoffMax, WAITING_RETRY_MAX) : this.options.backoffMax;
-    if (this.#retryTimer !== undefined) {
-      if (this.#retryAt - now() <= cap) return;
-      clearTimeout(this.#retryTimer);
-    }
-    let delay = backoffDelay(this.#failedAttempts - 1, this.options.backoffBase, cap);
+    let delay = this.#outage.nextDelay(this.options.backoffBase, this.options.backoffMax);
     // A standby answered where a primary is wanted: it may be promoted any moment, and asking it is cheap.
     if ((this.lastError as { code?: unknown }).code === "TARGET_SESSION_ATTRS") delay = Math.min(delay, 200);
     this.events.emit("reconnecting", {
-      attempt: this.#failedAttempts,
+      attempt: this.#outage.attempts,
       delayMs: delay,
-      downSince: new Date(this.downSince).toISOString(),
-      error: this.lastError ? describeError(this.lastError, this.options.redactor) : "",
+      downSince: this.#outage.since,
+      error: this.#outage.lastError ? describeError(this.#outage.lastError, this.options.redactor) : "",
     });
-    this.#retryAt = now() + delay;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
-      if (this.opening === 0 && !this.closing) this.#open();
+      if (this.opening === 0 && !this.closing && this.#wanted() > 0) this.#open();
     }, delay);
     this.options.unref?.(this.#retryTimer);
   }
@@ -705,7 +713,7 @@ export class Pool implements LeaseOwner {
       if (this.#drained && !this.slots.some((s) => s.lease || s.inflight > 0)) this.#drained();
       return;
     }
-    this.#fill(false);
+    this.#fill();
   }
 
   #housekeep(): void {
@@ -727,7 +735,7 @@ export class Pool implements LeaseOwner {
         this.events.emit("leak-suspected", { id: slot.id, heldMs: Math.round(t - lease.since), stack: lease.stack });
       }
     }
-    this.#fill(false);
+    this.#fill();
   }
 
   #track(p: Promise<unknown>): void {
@@ -735,15 +743,6 @@ export class Pool implements LeaseOwner {
     this.#pending.add(q);
   }
 }
-
-/**
- * Longest sleep between reconnect probes while callers wait for a connection, ms: a caller parked in the queue
- * gets its connection within ~100 ms of the server accepting again (the first success after `pg_ctl restart`
- * measured ~300 ms with 500). Cheap either way: the pool runs one probe at a time, so against a server that
- * accepts and hangs each probe lasts `connect_timeout`; a refused one costs a SYN. A caller's arrival probes at
- * once anyway, so steady traffic probes far more often than this timer.
- */
-const WAITING_RETRY_MAX = 100;
 
 function closedError(): DatabaseConnectionError {
   return new DatabaseConnectionError("the connection pool is closed", { code: "POOL_CLOSED", reachedServer: false });

@@ -1,10 +1,7 @@
 // Fault scenarios 1 and 2 on a throwaway cluster: a restart under load, and a server down for 3 s.
 import assert from "node:assert/strict";
-import type { DatabaseConfig } from "../src/config/types.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "../src/errors.ts";
-import { type DatabaseEventMap, Emitter } from "../src/events.ts";
-import { Pool, type PoolOptions } from "../src/pool.ts";
-import { FakeDriver } from "./helpers/fake_driver.ts";
+import type { DatabaseEventMap } from "../src/events.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { admin, appName, testDb, waitFor } from "./helpers/db.ts";
 import {
@@ -135,14 +132,14 @@ Deno.test("restart (pg_ctl restart -m fast) under 32 callers: only retryable err
   });
 });
 
-Deno.test("server down 3 s: waiters fail within pool_acquire_timeout naming since when; pool_min comes back by itself", async () => {
+Deno.test("server down 3 s: callers fail at once naming since when, attempts follow a backoff; pool_min comes back by itself", async () => {
   const name = appName("down");
   await using db = testDb(
     {
       pool_min: 3,
       pool_max: 5,
       application_name: name,
-      pool_acquire_timeout: "500ms",
+      pool_acquire_timeout: "5s",
       reconnect_backoff_max: "1s",
     },
     {},
@@ -158,24 +155,24 @@ Deno.test("server down 3 s: waiters fail within pool_acquire_timeout naming sinc
   await pg.stop("fast");
   const down = Date.now();
   const failuresBefore = db.stats().connectFailures;
-  // Callers keep arriving for 3 s; each must fail within the acquire timeout, saying since when.
+  // Callers keep arriving for 3 s; each fails at once (no connection, the server refuses), saying since when.
   const waits: Promise<void>[] = [];
   const unreachable = /unreachable since (\S+Z)/;
-  for (let t = 0; t < 3000; t += 300) {
+  for (let t = 0; t < 3000; t += 100) {
     for (const kind of ["query", "session"] as const) {
       waits.push((async () => {
         const t0 = performance.now();
         const p: Promise<unknown> = kind === "query" ? db.query("SELECT 1") : db.getSession(async () => {});
-        const err = await settleWithin(p, 5000, kind).then(() => undefined, (e) => e);
+        const err = await settleWithin(p, 6000, kind).then(() => undefined, (e) => e);
         const took = performance.now() - t0;
-        assert.ok(err instanceof PoolTimeoutError, `${kind}: ${err}`);
-        assert.ok(took < 500 + 400, `${kind} failed after ${Math.round(took)} ms`);
+        assert.ok(err instanceof DatabaseConnectionError && !(err instanceof PoolTimeoutError), `${kind}: ${err}`);
+        assert.ok(took < 1000, `${kind} failed after ${Math.round(took)} ms`);
         const since = Date.parse(unreachable.exec(err.message)?.[1] ?? "");
         assert.ok(Math.abs(since - down) < 2000, `${err.message} (down at ${new Date(down).toISOString()})`);
-        assert.ok(err.retryable);
+        assert.ok(err.retryable && !err.reachedServer);
       })());
     }
-    await sleep(300);
+    await sleep(100);
   }
   await Promise.all(waits);
   const attempts = db.stats().connectFailures - failuresBefore;
@@ -185,15 +182,17 @@ Deno.test("server down 3 s: waiters fail within pool_acquire_timeout naming sinc
   await waitFor(() => db.stats().total === 3, 10_000, "pool_min restored without any caller");
   const restored = performance.now() - up;
   console.log(
-    `down 3 s: ${attempts} connection attempts failed; pool_min restored ${Math.round(restored)} ms after start`,
+    `down 3 s, 60 callers: ${attempts} connection attempts failed; pool_min restored ${
+      Math.round(restored)
+    } ms after start`,
   );
 
-  // Backoff, not a tight loop: 20 callers arrived, each may probe once, plus the capped backoff retries.
-  assert.ok(attempts >= 3 && attempts < 80, `${attempts} failed attempts in 3 s`);
+  // One timer probes, at a pace that follows the outage's age; the 60 callers added none.
+  assert.ok(attempts >= 3 && attempts < 30, `${attempts} failed attempts in 3 s`);
   const reconnecting = events.reconnecting ?? [];
   assert.ok(reconnecting.length > 0);
   for (const r of reconnecting) {
-    assert.ok(r.delayMs >= 0 && r.delayMs < Math.min(1000, 100 * 2 ** (r.attempt - 1)), JSON.stringify(r));
+    assert.ok(r.delayMs >= 50 && r.delayMs <= 1000, JSON.stringify(r));
     assert.equal(Date.parse(r.downSince) > 0, true);
   }
   const [reconnected] = events.reconnected ?? [];
@@ -204,53 +203,6 @@ Deno.test("server down 3 s: waiters fail within pool_acquire_timeout naming sinc
   const health = await db.health();
   assert.equal(health.status, "healthy");
   await withAdmin((sql) => assertNoLeak(db, sql, name));
-});
-
-Deno.test("callers already waiting are served soon after recovery, even when the backoff had grown long", async () => {
-  const driver = new FakeDriver();
-  driver.connectError = new DatabaseConnectionError("refused", { code: "ECONNREFUSED", retryable: true });
-  const events = new Emitter();
-  const options: PoolOptions = {
-    min: 1,
-    max: 2,
-    acquireTimeout: 10_000,
-    idleTimeout: 0,
-    maxLifetime: 0,
-    prePing: false,
-    leakThreshold: 0,
-    backoffBase: 100,
-    backoffMax: 60_000,
-    label: "fake:5432",
-  };
-  const config = {} as DatabaseConfig;
-  const pool = new Pool(
-    options,
-    (signal, onClose) => driver.connect({ config, host: "fake", port: 5432, signal, onClose }),
-    events,
-  );
-  const delays: number[] = [];
-  events.on("reconnecting", (e) => delays.push(e.detail.delayMs));
-  pool.start();
-  // A long outage: each caller's arrival probes once and gives up, so the background backoff grows toward 60 s.
-  for (let i = 0; i < 12; i++) {
-    const ctl = new AbortController();
-    const p = pool.acquire(ctl.signal);
-    await sleep(2);
-    ctl.abort();
-    await p.catch(() => {});
-  }
-  assert.ok(pool.stats().connectFailures >= 12);
-  delays.length = 0;
-  const waiter = pool.acquire();
-  await sleep(20);
-  driver.connectError = undefined; // the server is back
-  const t0 = performance.now();
-  const lease = await waiter;
-  const served = performance.now() - t0;
-  await lease.release();
-  assert.ok(served < 2000, `served ${Math.round(served)} ms after recovery`);
-  assert.ok(delays.every((d) => d < 500), `probe delays while waiting: ${delays.join(", ")}`);
-  await pool.close(100);
 });
 
 Deno.test("teardown", async () => {

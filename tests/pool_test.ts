@@ -220,29 +220,94 @@ Deno.test("exclusive waiters are not starved by shared traffic", async () => {
   await pool.close(100);
 });
 
-Deno.test("while the server is down, waiters time out saying since when; the first caller after recovery connects at once", async () => {
+Deno.test("while the server is down, callers fail at once naming since when, without dialing; the timer reconnects", async () => {
   const driver = new FakeDriver();
   const events = new Emitter();
   const reconnecting: number[] = [];
   let reconnected = 0;
-  events.on("reconnecting", (e) => reconnecting.push(e.detail.attempt));
+  events.on("reconnecting", (e) => reconnecting.push(e.detail.delayMs));
   events.on("reconnected", () => reconnected++);
-  const pool = makePool(driver, { min: 1, acquireTimeout: 60, backoffBase: 1000, backoffMax: 5000 }, events);
+  const pool = makePool(driver, { min: 1, acquireTimeout: 10_000, backoffBase: 50, backoffMax: 5000 }, events);
   driver.connectError = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
   pool.start();
+  // The caller waiting for the first attempt fails with it, at once, not after pool_acquire_timeout.
+  const t0 = performance.now();
   const err = await pool.acquire().then(() => undefined, (e) => e);
-  assert.ok(err instanceof PoolTimeoutError, String(err));
-  assert.match(err.message, /unreachable since \d{4}-\d\d-\d\dT/);
-  assert.match(err.message, /ECONNREFUSED/);
-  assert.ok(reconnecting.length >= 1);
-  // The server is back; the backoff timer is seconds away, but a new caller does not wait for it.
+  assert.ok(err instanceof DatabaseConnectionError && !(err instanceof PoolTimeoutError), String(err));
+  assert.ok(performance.now() - t0 < 1000);
+  assert.match(err.message, /server fake:5432 unreachable since \d{4}-\d\d-\d\dT.*ECONNREFUSED/);
+  assert.deepEqual([err.code, err.retryable, err.reachedServer], ["ECONNREFUSED", true, false]);
+  // 100 callers arriving while it is down fail at once and dial nothing.
+  const dials = pool.stats().connectFailures;
+  const turnedAway = await Promise.all(Array.from({ length: 100 }, () => pool.acquire().catch((e) => e)));
+  assert.ok(turnedAway.every((e) => e instanceof DatabaseConnectionError && e.code === "ECONNREFUSED"));
+  assert.ok(pool.stats().connectFailures - dials <= 1, "callers do not dial");
+  // The server is back: the retry timer reconnects (pool_min), and callers are served again.
   driver.connectError = undefined;
-  const t = performance.now();
-  const lease = await pool.acquire();
-  assert.ok(performance.now() - t < 50);
+  await until(() => pool.stats().total === 1, 2000);
   assert.equal(reconnected, 1);
   assert.equal(pool.downSince, undefined);
+  assert.ok(reconnecting.length >= 1 && reconnecting.every((d) => d <= 5000));
+  const lease = await pool.acquire();
   await lease.release();
+  await pool.close(100);
+});
+
+Deno.test("an outage is probed by one timer at a pace that follows its age: ~20 attempts per 200 base steps", async () => {
+  const driver = new FakeDriver();
+  driver.connectError = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+  // base 5 ms, 1 s: the same schedule as base 100 ms over 20 s (the pace is a fifth of the outage's age).
+  const pool = makePool(driver, { min: 2, backoffBase: 5, backoffMax: 500 });
+  pool.start();
+  // Callers keep arriving the whole time (each is turned away): they do not add attempts.
+  const end = performance.now() + 1000;
+  while (performance.now() < end) {
+    await pool.acquire().then((l) => l.release(), () => {});
+    await sleep(2);
+  }
+  const attempts = pool.stats().connectFailures;
+  assert.ok(attempts >= 8 && attempts <= 30, `${attempts} attempts`);
+  await pool.close(100);
+});
+
+Deno.test("a full server (53300): the pool keeps serving on its connections, grows on a slow timer, never per caller", async () => {
+  const driver = new FakeDriver();
+  driver.queryDelay = 2;
+  const events = new Emitter();
+  const delays: number[] = [];
+  events.on("reconnecting", (e) => delays.push(e.detail.delayMs));
+  const pool = makePool(driver, { min: 1, max: 4, acquireTimeout: 5000, backoffBase: 5, backoffMax: 2000 }, events);
+  pool.start();
+  await until(() => pool.stats().total === 1);
+  driver.connectError = new DatabaseConnectionError("could not connect to fake:5432: server full (53300)", {
+    code: "53300",
+    retryable: true,
+    reachedServer: false,
+  });
+  // 300 leases over ~1 s: far more demand than one connection, so the pool wants to grow the whole time.
+  let served = 0;
+  const end = performance.now() + 1000;
+  await Promise.all(Array.from({ length: 3 }, async () => {
+    while (performance.now() < end) {
+      const lease = await pool.acquire();
+      await lease.query("SELECT 1");
+      await lease.release();
+      served++;
+    }
+  }));
+  const attempts = pool.stats().connectFailures;
+  assert.ok(served > 50, `served ${served} on the open connection`);
+  assert.ok(attempts >= 1 && attempts <= 4, `${attempts} growth attempts in 1 s against a full server`);
+  assert.ok(delays.every((d) => d >= 500), `growth delays ${delays.join(", ")} ms`);
+  assert.ok(pool.fullSince !== undefined && pool.downSince === undefined);
+  // A connection slot frees up on the server: the next growth attempt (on the timer) succeeds and the state clears.
+  driver.connectError = undefined;
+  const held = await pool.acquire();
+  const second = await pool.acquire();
+  assert.equal(pool.fullSince, undefined);
+  assert.equal(pool.stats().total, 2);
+  await held.release();
+  await second.release();
   await pool.close(100);
 });
 
