@@ -19,6 +19,7 @@ import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
 import { CancelGate } from "./cancel_gate.ts";
+import { DeathWatch, type Ticket } from "./postgres_unsent.ts";
 import { fromServerError, linkError, OID, plainBytes, shapeResult } from "./kit.ts";
 import { parseArray, serializeArray } from "./pg_array.ts";
 import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
@@ -153,6 +154,7 @@ async function connectOnce(
   let state: "starting" | "open" | "closed" = "starting";
   let sockets = 0;
   let raw: { bytesWritten?: number } | undefined;
+  const watch = new DeathWatch();
   let failStartup: (error: Error) => void = () => {};
   const startupFailed = new Promise<never>((_, reject) => failStartup = reject);
   startupFailed.catch(() => {});
@@ -211,7 +213,13 @@ async function connectOnce(
             keepalivesIdle: config.keepalives_idle,
           });
           // The first socket carries the session (later ones are cancel requests): its byte count tells what was sent.
-          if (sockets === 1) made.then((s) => raw = s as typeof raw, () => {});
+          if (sockets === 1) {
+            made.then((s) => {
+              raw = s as typeof raw;
+              // Where postgres.js reads the protocol from this socket in plaintext (not its own TLS).
+              if (!attempt.ssl) watch.attach(s as Parameters<DeathWatch["attach"]>[0]);
+            }, () => {});
+          }
           return made;
         },
       }
@@ -255,6 +263,7 @@ async function connectOnce(
       },
       () => state === "closed",
       written,
+      attempt.ssl ? undefined : watch,
       cancelWith(socket, host, port, key, config.connect_timeout, () => state === "closed"),
     );
   } catch (error) {
@@ -295,24 +304,28 @@ class PostgresConnection implements DriverConnection {
     readonly isClosed: () => boolean,
     /** Bytes handed to the socket so far (queued ones included), when that can be known. */
     readonly written: (() => number | undefined) | undefined,
+    /** Tells the statements a dead backend never ran, when the protocol can be read (adapters/postgres_unsent.ts). */
+    readonly watch: DeathWatch | undefined,
     /** Cancels the running statement `q`; true once the server took the request, false when that is unknown. */
     readonly sendCancel: (q: PgQuery) => Promise<boolean>,
   ) {}
 
+  /** Closed, or about to be: the backend said FATAL or closed its end, which postgres.js learns a little later. */
   get closed(): boolean {
-    return this.isClosed();
+    return this.isClosed() || this.watch?.gone === true;
   }
 
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     const gate = this.#gate;
     if (gate.held !== undefined) return gate.after(signal, () => this.query(text, params, signal));
-    if (this.isClosed()) {
+    if (this.closed) {
       return Promise.reject(
         networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
       );
     }
     if (signal !== undefined) return this.#cancellable(text, params, signal);
-    return gate.last = this.#settle(this.#send(text, params), this.written?.());
+    const ticket = this.watch?.issue(params === undefined) ?? -1;
+    return gate.last = this.#settle(this.#send(text, params), this.written?.(), ticket);
   }
 
   #send(text: string, params: readonly unknown[] | undefined): PgQuery {
@@ -326,12 +339,27 @@ class PostgresConnection implements DriverConnection {
   }
 
   /** One `then` instead of an async function: no extra promise and microtask per statement on the hot path. */
-  #settle(q: PgQuery, before: number | undefined): Promise<QueryResult> {
-    // postgres.js writes on the next tick and refuses to write after the server's FIN: when no byte reached
-    // the socket since this statement was issued, it provably never reached the server and may go elsewhere.
-    return q.then(lastResult, (error: unknown): never => {
-      throw mapError(error, before === undefined || this.written?.() !== before);
+  #settle(q: PgQuery, before: number | undefined, ticket: Ticket): Promise<QueryResult> {
+    if (this.watch === undefined) return q.then(lastResult, (error: unknown) => this.#failed(error, q, before, -1));
+    return q.then(this.#settled, (error: unknown) => {
+      this.watch!.settle();
+      return this.#failed(error, q, before, ticket);
     });
+  }
+
+  #settled = (rows: PgResult): QueryResult => {
+    this.watch!.settle();
+    return lastResult(rows);
+  };
+
+  #failed(error: unknown, q: PgQuery, before: number | undefined, ticket: Ticket): never {
+    // Provably never reached the server, so it may go elsewhere: a statement postgres.js never handed to its
+    // connection (it queues one that cannot be pipelined yet); one issued when no byte reached the socket since
+    // (postgres.js writes on the next tick and refuses to write after the server's FIN); one whose backend died
+    // before answering it (adapters/postgres_unsent.ts).
+    const unsent = (q as { state?: unknown }).state == null || (before !== undefined && this.written?.() === before) ||
+      this.watch?.unsent(ticket) === true;
+    throw mapError(error, !unsent);
   }
 
   /** A statement with a signal: alone on the connection, so its cancel can hit nothing else (adapters/cancel_gate.ts). */
@@ -340,8 +368,9 @@ class PostgresConnection implements DriverConnection {
     return this.#gate.alone(signal, {
       send: () => {
         const before = this.written?.();
+        const ticket = this.watch?.issue(params === undefined) ?? -1;
         q = this.#send(text, params);
-        return this.#settle(q, before);
+        return this.#settle(q, before, ticket);
       },
       cancel: async () => {
         // postgres.js hands a statement to its connection a microtask after it is issued. Its own cancel of a

@@ -623,8 +623,9 @@ export class DatabaseConnectionBase extends Emitter {
           target = (await router.pick()) ?? pool;
           continue;
         }
-        const unsent = (error as DatabaseConnectionError).reachedServer === false;
-        if (!unsent || attempt >= 2) throw error;
+        // BEGIN alone changes nothing: one that failed with its connection, sent or not, can go on another.
+        const again = (error as DatabaseConnectionError).reachedServer === false || isConnectionFailure(error);
+        if (!again || attempt >= 2) throw error;
         trace?.retry(error);
       }
     }

@@ -85,9 +85,10 @@ function check(name: string, t: Tally, timedTarget: number): void {
   assert.ok(t.timed >= timedTarget);
   assert.deepEqual(t.victims, [], "statements cancelled though their own timer had not fired");
   assert.deepEqual(t.unexpected, []);
-  // The race was run both ways: timers that caught their statement on the server, statements that beat their timer.
-  assert.ok((t.own["running, reached the server"] ?? 0) >= timedTarget / 20, "cancelled on the server");
-  assert.ok(t.timedOk >= timedTarget / 20, "finished before the deadline");
+  // The race was run both ways: timers that caught their statement on the server, statements that beat their timer
+  // (how many of each depends on the machine's load).
+  assert.ok((t.own["running, reached the server"] ?? 0) >= 5, "cancelled on the server");
+  assert.ok(t.timedOk >= 5, "finished before the deadline");
   assert.ok(t.untimedOk > 0);
 }
 

@@ -55,6 +55,48 @@ Deno.test("every backend killed with pg_terminate_backend while idle: the next 1
   await assertNoLeak(db, sql, name);
 });
 
+Deno.test("every idle backend killed at the very moment statements are sent: sessions all succeed, nothing runs twice", async () => {
+  const name = appName("kill_now");
+  await using db = testDb({ pool_min: 4, pool_max: 4, application_name: name }, {}, url);
+  let id = 10_000;
+  const outcome = { sessions: 0, queries: 0, queryFailures: [] as string[] };
+  const written = new Set<number>();
+  for (let round = 0; round < 3; round++) {
+    for (const via of ["session", "query"] as const) {
+      await Promise.all(Array.from({ length: 40 }, () => db.query("SELECT 1")));
+      await waitFor(() => db.stats().total === 4 && db.stats().inUse === 0, 5000, "4 idle connections");
+      // pg_terminate_backend without a timeout returns at once: the backends die while the statements arrive.
+      await sql`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = ${name}`;
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => {
+        const n = ++id;
+        const insert = () => `INSERT INTO term_rows (id, via) VALUES (${n}, 'now')`;
+        const p = via === "session"
+          ? db.getSession((s) => s.query(insert()))
+          : db.query("INSERT INTO term_rows (id, via) VALUES ($1, 'now')", [n]);
+        return settleWithin(p, 10_000, `${via} ${n}`).then(() => written.add(n));
+      }));
+      for (const r of results) {
+        if (r.status === "fulfilled") outcome[via === "session" ? "sessions" : "queries"]++;
+        else {
+          // What may still fail: a statement the runtime saw fail before the backend's last words came in.
+          assert.ok(via === "query", `a session failed: ${r.reason}`);
+          assert.ok(r.reason instanceof DatabaseConnectionError && r.reason.retryable, String(r.reason));
+          outcome.queryFailures.push(String(r.reason.code));
+        }
+      }
+    }
+  }
+  console.log(
+    `killed at once: ${outcome.sessions}/150 sessions and ${outcome.queries}/150 parameterised inserts succeeded; ` +
+      `insert failures: ${outcome.queryFailures.join(", ") || "none"}`,
+  );
+  assert.equal(outcome.sessions, 150, "BEGIN is sent again when its connection dies under it");
+  // Resent only when provably unsent: every insert reported as done is there, and none twice.
+  const ids = await idsWrittenOnce(sql, "term_rows");
+  for (const n of written) assert.ok(ids.has(n), `insert ${n} reported done but missing`);
+  await assertNoLeak(db, sql, name);
+});
+
 Deno.test("idle_session_timeout kills idle connections: no caller ever sees an error", async () => {
   const name = appName("idle");
   await using db = testDb({ user: "idler", pool_min: 2, pool_max: 4, application_name: name }, {}, url);

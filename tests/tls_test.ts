@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createDriver, type TlsEvent } from "../adapters/postgres.ts";
 import type { SslMode } from "../src/config/types.ts";
 import { DatabaseConnection } from "../mod.ts";
-import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
+import { DatabaseConnectionError, QueryCancelledError, QueryError } from "../src/errors.ts";
 import type { Logger } from "../src/logger.ts";
 import { type Certs, makeCerts } from "./helpers/certs.ts";
 import { type Cluster, startCluster } from "./helpers/cluster.ts";
@@ -409,10 +409,14 @@ Deno.test("TLS connections: health() reports protocol and cipher; cancel and pip
   assert.deepEqual(health.tls, { enabled: true, protocol: server[0], cipher: server[1] });
   // A cancel request travels its own connection: over TLS too, and the server honours it.
   const started = performance.now();
+  const opened = db.stats().opened;
   const err = await db.query("SELECT pg_sleep(30)", [], { timeout: 100 }).catch((e) => e);
-  assert.ok(err instanceof QueryError, String(err));
-  assert.equal(err.code, "57014");
+  assert.ok(err instanceof QueryCancelledError, String(err));
+  assert.ok(err.cause instanceof QueryError && err.cause.code === "57014", "cancelled on the server");
   assert.ok(performance.now() - started < 10_000, "the cancel did not take effect");
+  // The cancel's answer came back over its TLS connection: the cancelled connection was kept, not discarded.
+  await db.query("SELECT 1");
+  assert.equal(db.stats().opened, opened);
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => db.query("SELECT $1::int AS n", [i])));
   assert.deepEqual(results.map((r) => r.rows[0].n), Array.from({ length: 20 }, (_, i) => i));
 });

@@ -18,6 +18,7 @@ import { type Cluster, startCluster } from "../../tests/helpers/cluster.ts";
 import { OURS, PG, RAW, target as dbTarget } from "../contenders.ts";
 import { type Contender, interleave, summarise, target } from "../stats.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../types.ts";
+import { fullServer, killedIdle, missingProxy } from "./recovery_faults.ts";
 
 const TICK = 5;
 const GIVE_UP = 15_000;
@@ -160,6 +161,12 @@ export const recovery: Scenario = {
       }
     }
     const samples = await interleave(contenders, { rounds: ctx.quick ? 1 : 3, warmup: 0, log: ctx.log });
+    ctx.log("recovery: a full server, a missing WebSocket proxy (side by side), then killed idle backends");
+    const [full, proxy] = await Promise.all([
+      fullServer(ctx.quick ? 1000 : 10_000),
+      missingProxy(ctx.quick ? 1000 : 20_000),
+    ]);
+    const kills = await killedIdle(cluster, ctx.quick ? 1 : 3, ctx.quick ? 20 : 100);
     const results = summarise(samples, `${RAW}, open loop`);
     const oursOpen = results.find((r) => r.name === `${OURS}, open loop`)!.median;
     const oursClosed = results.find((r) => r.name === `${OURS}, closed loop`)!.median;
@@ -179,6 +186,27 @@ export const recovery: Scenario = {
         target(`${OURS} open loop ≤ 250 ms`, oursOpen, "<=", 250, `${oursOpen.toFixed(0)} ms`),
         target(`${OURS} closed loop ≤ 250 ms`, oursClosed, "<=", 250, `${oursClosed.toFixed(0)} ms`),
         target(`${OURS}: no unhandled rejection during outages`, oursCrashes, "<=", 0, `${oursCrashes}`),
+        target(
+          `${OURS} server full: ≤ 2 refused connects/s once the pool is open`,
+          full.refusedPerSecond,
+          "<=",
+          2,
+          `${full.refusedPerSecond.toFixed(1)}/s`,
+        ),
+        target(
+          `${OURS} neon, proxy down: ≤ 30 attempts in 20 s`,
+          proxy.attempts,
+          "<=",
+          30,
+          `${proxy.attempts} in ${ctx.quick ? 1 : 20} s`,
+        ),
+        target(
+          `${OURS} killed idle backends: every session succeeds`,
+          kills.sent - kills.sessions,
+          "<=",
+          0,
+          `${kills.sessions}/${kills.sent}`,
+        ),
       ],
       notes: [
         `Throwaway cluster (tests/helpers/cluster.ts): stop -m fast, ${downMs} ms down, start; ` +
@@ -186,6 +214,18 @@ export const recovery: Scenario = {
         `Open loop: a SELECT 1 every ${TICK} ms; closed loop: one caller, ${TICK} ms pause after an error. ` +
         `Default settings (${OURS}: pool_min 1, pool_max 10, backoff 100 ms..10 s; others max 10).`,
         ...crashNotes,
+        `Server full: max_connections 6, 3 held by another client, 12 callers in sessions wanting 10 connections; ` +
+        `${OURS} held ${full.connections}, served ${full.served} sessions in ${ctx.quick ? 1 : 10} s (${full.failed} ` +
+        `failed), ${full.refusedPerSecond.toFixed(1)} refused connects/s after the first second.`,
+        `Neon with its WebSocket proxy not running (default backoff), a caller every 5 ms: ${proxy.attempts} attempts ` +
+        `for ${proxy.callers} callers in ${ctx.quick ? 1 : 20} s; slowest error ${proxy.slowestMs.toFixed(0)} ms; ` +
+        `${proxy.namesProxy ? "every" : "NOT every"} error names the proxy.`,
+        `Every idle backend killed (pg_terminate_backend returning at once) as statements are sent, ` +
+        `${kills.sent / (ctx.quick ? 20 : 100)} kill(s) per kind, ${ctx.quick ? 20 : 100} statements each: ` +
+        `${kills.sessions}/${kills.sent} sessions, ${kills.parameterised}/${kills.sent} parameterised inserts and ` +
+        `${kills.plain}/${kills.sent} plain SELECT 1 succeeded. The rest failed with a retryable ` +
+        `DatabaseConnectionError (reachedServer: true): the runtime reported the broken pipe before the backend's ` +
+        `FATAL, so they could not be proved unsent.`,
       ],
     };
   },
