@@ -167,8 +167,11 @@ class NeonConnection implements DriverConnection {
   ) {}
 
   get closed(): boolean {
-    return this.isClosed();
+    return this.#ended || this.isClosed();
   }
+
+  /** Set by close(), whatever the client reports yet. */
+  #ended = false;
 
   inTransaction(): boolean | undefined {
     const s = this.txStatus();
@@ -178,7 +181,7 @@ class NeonConnection implements DriverConnection {
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     const gate = this.#gate;
     if (gate.held !== undefined) return gate.after(signal, () => this.query(text, params, signal));
-    if (this.isClosed()) {
+    if (this.closed) {
       return Promise.reject(
         networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
       );
@@ -215,7 +218,14 @@ class NeonConnection implements DriverConnection {
     return sent;
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    return this.#closing ??= this.#close();
+  }
+
+  #closing: Promise<void> | undefined;
+
+  async #close(): Promise<void> {
+    this.#ended = true;
     if (this.isClosed()) this.client.connection.stream.destroy();
     else await this.client.end().catch(() => {});
     // A cancel request still on its way has its own WebSocket; let it finish rather than leak it.

@@ -243,6 +243,7 @@ class PgliteConnection implements DriverConnection {
 
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     if (this.closed) {
+      this.#lost();
       return Promise.reject(
         new DatabaseConnectionError("the PGlite connection is closed", {
           code: "CONNECTION_CLOSED",
@@ -293,13 +294,17 @@ class PgliteConnection implements DriverConnection {
     }
   }
 
+  /** The database was closed under this connection (not by close()): report it, once. */
+  #lost(error?: unknown): void {
+    if (!this.pg.closed || this.#closed) return;
+    this.#closed = true;
+    this.onClose(error instanceof Error ? error : undefined);
+  }
+
   #mapError(error: unknown): unknown {
     const server = fromServerError(error, true);
     if (server) return server;
-    if (this.pg.closed && !this.#closed) {
-      this.#closed = true;
-      this.onClose(error instanceof Error ? error : undefined);
-    }
+    this.#lost(error);
     if (this.closed || error instanceof WebAssembly.RuntimeError) {
       // The WebAssembly instance is gone (closed, or aborted): nothing more can run on it.
       this.#closed = true;

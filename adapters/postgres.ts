@@ -312,8 +312,11 @@ class PostgresConnection implements DriverConnection {
 
   /** Closed, or about to be: the backend said FATAL or closed its end, which postgres.js learns a little later. */
   get closed(): boolean {
-    return this.isClosed() || this.watch?.gone === true;
+    return this.#ended || this.isClosed() || this.watch?.gone === true;
   }
+
+  /** Set by close(), whatever postgres.js reports yet. */
+  #ended = false;
 
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     const gate = this.#gate;
@@ -385,6 +388,7 @@ class PostgresConnection implements DriverConnection {
   }
 
   async close(): Promise<void> {
+    this.#ended = true;
     await this.sql.end({ timeout: 0 }).catch(() => {});
   }
 }

@@ -12,6 +12,14 @@ import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/type
 import type { Emitter } from "./events.ts";
 
 // ---- the driver contract ------------------------------------------------------------------------
+//
+// What an adapter promises, checked for every adapter and for the fake driver by
+// tests/conformance/driver_suite.ts (a third-party adapter can run it too):
+// - a statement on a closed connection fails at once, unsent (`reachedServer: false`);
+// - `onClose` fires at most once, only for a connection `connect` returned;
+// - a statement whose signal aborted before it was sent is not sent; one whose signal aborts while it runs is
+//   cancelled on the server where the adapter can, and the cancel lands on no other statement;
+// - values come back normalised the same way on every adapter (the suite's `NORMALISED` table).
 
 /** A result row: column name to normalised value. */
 export type Row = Record<string, unknown>;
@@ -27,7 +35,10 @@ export interface FieldInfo {
 /**
  * A query result, the same shape on every adapter. Values are normalised:
  * int8 and numeric as strings, timestamptz as `Date`, json/jsonb parsed,
- * bytea as `Uint8Array`, arrays as arrays.
+ * bytea as a plain `Uint8Array`, arrays (nested, with NULLs) as arrays; rows
+ * are plain objects. `command` is the tag's verb; `rowCount` the tag's count
+ * (for a SELECT, the rows). Several statements in one text give the last one's
+ * result.
  */
 export interface QueryResult<R = Row> {
   /** The rows. */
@@ -69,7 +80,11 @@ export interface ConnectRequest {
   readonly port: number;
   /** Aborted at `connect_timeout` or when the pool closes; the attempt must then fail promptly. */
   readonly signal: AbortSignal;
-  /** Called once when an established connection closes for any reason; never for a connection not yet returned. */
+  /**
+   * Called at most once, when a connection that `connect` returned is lost (the server or the network ended it);
+   * it may also be called after `close()`. Never for an attempt that failed or was aborted, and never before
+   * `connect` has returned the connection.
+   */
   readonly onClose: (error?: Error) => void;
 }
 
@@ -77,17 +92,26 @@ export interface ConnectRequest {
 export interface DriverConnection {
   /** What the connection negotiated. */
   readonly info: ConnectionInfo;
-  /** True once the connection is known to be closed; the core then never sends on it again. */
+  /**
+   * True once the connection is known to be closed (at the latest once `close()` was called or `onClose` fired);
+   * the core then never sends on it again.
+   */
   readonly closed: boolean;
   /**
    * Runs one statement (or, without parameters, possibly several separated by `;`).
-   * Rejects with `QueryError` for server errors and `DatabaseConnectionError`
-   * for connection failures (with `reachedServer: false` only when the statement
-   * provably was not sent). When `signal` aborts, the adapter cancels the
-   * statement on the server.
+   *
+   * - A statement the server refused rejects with `QueryError`; the connection stays usable.
+   * - A lost or closed connection rejects with a retryable `DatabaseConnectionError`, with `reachedServer: false`
+   *   only when the statement provably never ran on the server (the core may then send it elsewhere). On a
+   *   closed connection, at once and without sending anything.
+   * - A statement whose `signal` aborted before it was sent is not sent: it rejects with `signal.reason`.
+   * - When `signal` aborts while it runs, the adapter cancels it on the server (it then rejects with the server's
+   *   `QueryError` 57014), or lets it finish where nothing can stop it (PGlite). The cancel lands on this statement
+   *   and on no other: statements issued after it wait until the cancel's outcome is known, and a connection whose
+   *   cancel's outcome cannot be known is closed, not reused.
    */
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
-  /** Closes the connection; resolves when it is closed. Never rejects. */
+  /** Closes the connection; resolves when it is closed. Never rejects; calling it again is harmless. */
   close(): Promise<void>;
   /** Whether a transaction is open, when the driver knows; undefined otherwise. */
   inTransaction?(): boolean | undefined;
@@ -103,7 +127,7 @@ export interface Driver {
   readonly maxConnections?: number;
   /** Whether the driver dials hosts (TCP/WebSocket); false for an embedded database. */
   readonly remote?: boolean;
-  /** Opens one connection. */
+  /** Opens one connection; rejects (without calling `onClose`) when the attempt fails or `request.signal` aborts. */
   connect(request: ConnectRequest): Promise<DriverConnection>;
   /** Releases driver-wide resources after the last connection closed. */
   end?(): Promise<void>;

@@ -34,6 +34,8 @@ export class FakeDriver implements Driver {
   connectDelay = 0;
   /** Delay of each statement, ms (0 = next microtask). */
   queryDelay = 0;
+  /** Statements that take this long (ms) when the text matches, instead of `queryDelay`. */
+  delays: { match: RegExp; ms: number }[] = [];
   /** Statements that fail with a QueryError of this SQLSTATE when the text matches. */
   failures: { match: RegExp; code: string; connection?: boolean }[] = [];
 
@@ -64,7 +66,9 @@ export class FakeConnection implements DriverConnection {
   }
 
   async query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
-    if (this.closed) throw new DatabaseConnectionError("closed", { code: "CONNECTION_CLOSED", reachedServer: false });
+    if (this.closed) {
+      throw new DatabaseConnectionError("closed", { code: "CONNECTION_CLOSED", retryable: true, reachedServer: false });
+    }
     // The driver contract: a statement whose signal aborted before it was sent is not sent.
     if (signal?.aborted) throw signal.reason;
     this.driver.calls.push({ conn: this.id, text, params });
@@ -72,7 +76,8 @@ export class FakeConnection implements DriverConnection {
     try {
       // Cancelled while "running": the server's answer, 57014.
       const cancelled = () => new QueryError({ code: "57014", message: "canceling statement due to user request" });
-      if (this.driver.queryDelay) await sleep(this.driver.queryDelay, signal).catch(() => Promise.reject(cancelled()));
+      const delay = this.driver.delays.find((d) => d.match.test(text))?.ms ?? this.driver.queryDelay;
+      if (delay) await sleep(delay, signal).catch(() => Promise.reject(cancelled()));
       else await Promise.resolve();
       if (signal?.aborted) throw cancelled();
       if (this.closed) throw new DatabaseConnectionError("connection lost", { code: "57P01", retryable: true });
