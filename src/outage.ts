@@ -33,7 +33,7 @@ export const FULL_RETRY_MIN = 1000;
  * const outage = new Outage();
  * outage.failed(Object.assign(new Error("sorry, too many clients already"), { code: "53300" }));
  * assert(outage.active && outage.fullSince !== undefined && outage.downSince === undefined);
- * assert.match(outage.describe("db:5432"), /server db:5432 full \(53300\) since/);
+ * assert.match(outage.describe("db:5432"), /server db:5432 full \(53300: too many connections\) since/);
  * assert(outage.nextDelay(100, 10_000) >= 500);
  * assert.equal(outage.recovered()?.attempts, 1);
  * assert(!outage.active);
