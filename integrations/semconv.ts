@@ -206,7 +206,8 @@ export class Conventions {
 }
 
 /**
- * `error.type`, and `db.response.status_code` when the error carries a SQLSTATE.
+ * `error.type`, and `db.response.status_code` when the error carries a SQLSTATE: its own, or, for a statement
+ * cancelled on the server by its timeout or signal (`QUERY_TIMEOUT`, `QUERY_ABORTED`), the server's 57014.
  *
  * @example
  * ```ts
@@ -214,12 +215,20 @@ export class Conventions {
  * import { errorAttributes } from "./semconv.ts";
  * assert.deepEqual(errorAttributes({ code: "23505" }), { "error.type": "23505", "db.response.status_code": "23505" });
  * assert.deepEqual(errorAttributes({ code: "POOL_TIMEOUT" }), { "error.type": "POOL_TIMEOUT" });
+ * assert.deepEqual(errorAttributes({ code: "QUERY_TIMEOUT", cause: { code: "57014" } }), {
+ *   "error.type": "QUERY_TIMEOUT",
+ *   "db.response.status_code": "57014",
+ * });
  * assert.deepEqual(errorAttributes(new TypeError("x")), { "error.type": "TypeError" });
  * ```
  */
 export function errorAttributes(error: unknown): Attributes {
   const code = (error as { code?: unknown })?.code;
   if (typeof code === "string" && SQLSTATE.test(code)) return { "error.type": code, "db.response.status_code": code };
+  const server = (error as { cause?: { code?: unknown } })?.cause?.code;
+  if (typeof code === "string" && code && typeof server === "string" && SQLSTATE.test(server)) {
+    return { "error.type": code, "db.response.status_code": server };
+  }
   if (typeof code === "string" && code) return { "error.type": code };
   const name = (error as { name?: unknown })?.name;
   return { "error.type": typeof name === "string" && name && name !== "Error" ? name : "_OTHER" };

@@ -416,9 +416,7 @@ export class Pool implements LeaseOwner {
 
   #enqueue(exclusive: boolean, signal?: AbortSignal): Promise<Slot> {
     if (signal?.aborted) return Promise.reject(cancelledError(signal, "queued", false));
-    // No connection, and the last attempt failed: say so now, as a refused connect would, instead of waiting for
-    // the next attempt's timer.
-    if (this.#outage.active && this.opening === 0 && !this.#alive()) {
+    if (this.#unreachable()) {
       return Promise.reject(this.#outage.error(this.options.label, this.options.redactor));
     }
     return new Promise<Slot>((resolve, reject) => {
@@ -549,10 +547,14 @@ export class Pool implements LeaseOwner {
     return Math.min(Math.max(o.min - total, forWaiters, 0), o.max - total);
   }
 
-  /** Whether any connection is still usable. */
-  #alive(): boolean {
-    for (const s of this.slots) if (!s.dead) return true;
-    return false;
+  /**
+   * Whether callers should hear at once that there is no connection to be had, as from a refused connect, instead
+   * of waiting for the retry timer: this pool never opened a connection (a wrong address, a proxy that is not
+   * running), none is on its way, and the last attempt failed. A pool that was connected waits out an outage (a
+   * restart) for up to `pool_acquire_timeout`.
+   */
+  #unreachable(): boolean {
+    return this.#outage.active && this.#counters.opened === 0 && this.opening === 0;
   }
 
   #open(): Promise<{ slot?: Slot; error?: unknown }> {
@@ -634,7 +636,7 @@ export class Pool implements LeaseOwner {
     // A wrong password or an unverifiable certificate will not fix itself while callers wait; and with no
     // connection at all, callers would only wait for the next attempt's timer: both fail now.
     if (!isRetryableConnectFailure(error)) this.#failWaiters(error);
-    else if (!this.#alive() && this.opening === 0) this.#failWaiters(this.#outage.error(this.options.label, this.options.redactor));
+    else if (this.#unreachable()) this.#failWaiters(this.#outage.error(this.options.label, this.options.redactor));
     queueMicrotask(() => this.#scheduleRetry());
   }
 

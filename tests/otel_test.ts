@@ -114,9 +114,10 @@ Deno.test("otel: a statement timeout and a pool timeout, with the wait that led 
     { application_name: appName("otel"), pool_max: 1, pool_acquire_timeout: "200ms" },
     { telemetry: otel({ tracerProvider }) },
   );
-  await assert.rejects(db.query("SELECT pg_sleep(5)", [], { timeout: 50 }), { code: "57014" });
+  await assert.rejects(db.query("SELECT pg_sleep(5)", [], { timeout: 50 }), { code: "QUERY_TIMEOUT" });
   const timedOut = one(spans(), "SELECT");
-  assert.equal(timedOut.attributes["error.type"], "57014");
+  assert.equal(timedOut.attributes["error.type"], "QUERY_TIMEOUT");
+  assert.equal(timedOut.attributes["db.response.status_code"], "57014", "cancelled on the server");
   assert.match(timedOut.status.message!, /statement timed out after 50 ms/);
 
   const held = await db.getSession();

@@ -220,7 +220,7 @@ Deno.test("exclusive waiters are not starved by shared traffic", async () => {
   await pool.close(100);
 });
 
-Deno.test("while the server is down, callers fail at once naming since when, without dialing; the timer reconnects", async () => {
+Deno.test("a pool that never connected: callers fail at once naming since when, without dialing; the timer reconnects", async () => {
   const driver = new FakeDriver();
   const events = new Emitter();
   const reconnecting: number[] = [];
@@ -250,6 +250,30 @@ Deno.test("while the server is down, callers fail at once naming since when, wit
   assert.ok(reconnecting.length >= 1 && reconnecting.every((d) => d <= 5000));
   const lease = await pool.acquire();
   await lease.release();
+  await pool.close(100);
+});
+
+Deno.test("a pool that was connected waits out an outage: callers do not dial, the timer serves them once it is over", async () => {
+  const driver = new FakeDriver();
+  const events = new Emitter();
+  const pool = makePool(driver, { min: 1, acquireTimeout: 150, backoffBase: 10, backoffMax: 2000 }, events);
+  pool.start();
+  await until(() => pool.stats().total === 1);
+  driver.connectError = Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+  driver.killAll();
+  await until(() => pool.stats().connectFailures >= 1);
+  // Longer than pool_acquire_timeout: PoolTimeoutError naming the outage.
+  const err = await pool.acquire().then(() => undefined, (e) => e);
+  assert.ok(err instanceof PoolTimeoutError, String(err));
+  assert.match(err.message, /no connection within \d+ ms: server fake:5432 unreachable since \S+Z \(.*ECONNREFUSED/);
+  // Fifty callers waiting at once add no attempt of their own.
+  const before = pool.stats().connectFailures;
+  const waiting = Array.from({ length: 50 }, () => pool.acquire().then((l) => l.release()));
+  await sleep(20);
+  assert.ok(pool.stats().connectFailures - before <= 1, "callers do not dial");
+  driver.connectError = undefined; // back: the next attempt serves them all
+  await Promise.all(waiting);
+  assert.equal(pool.downSince, undefined);
   await pool.close(100);
 });
 
