@@ -1,6 +1,6 @@
 // Fault scenarios 1 and 2 on a throwaway cluster: a restart under load, and a server down for 3 s.
 import assert from "node:assert/strict";
-import { DatabaseConnectionError, PoolTimeoutError } from "../src/errors.ts";
+import { PoolTimeoutError } from "../src/errors.ts";
 import type { DatabaseEventMap } from "../src/events.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { admin, appName, testDb, waitFor } from "./helpers/db.ts";
