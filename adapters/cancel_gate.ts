@@ -18,6 +18,7 @@
  */
 
 import { raceAbort } from "../src/abort.ts";
+import { networkError } from "../src/classify.ts";
 
 const ignore = () => {};
 
@@ -51,11 +52,18 @@ export class CancelGate {
   last: Promise<unknown> | undefined;
 
   /**
-   * Waits while the gate is held, then runs `next`; rejects with the
-   * signal's reason if `signal` aborts first (the statement was not sent).
+   * The answer for a statement that cannot be sent now: on a `closed`
+   * connection, a rejection saying it was not sent; while the gate is held,
+   * `again` once it opens (or the signal's reason if `signal` aborts first:
+   * the statement was not sent).
    */
-  after<T>(signal: AbortSignal | undefined, next: () => Promise<T>): Promise<T> {
-    return raceAbort(this.held!, signal).then(next);
+  refuse<T>(closed: boolean, signal: AbortSignal | undefined, again: () => Promise<T>): Promise<T> {
+    if (closed) {
+      return Promise.reject(
+        networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
+      );
+    }
+    return raceAbort(this.held!, signal).then(again);
   }
 
   /**

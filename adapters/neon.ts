@@ -180,12 +180,8 @@ class NeonConnection implements DriverConnection {
 
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     const gate = this.#gate;
-    if (gate.held !== undefined) return gate.after(signal, () => this.query(text, params, signal));
-    if (this.closed) {
-      return Promise.reject(
-        networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
-      );
-    }
+    const closed = this.closed;
+    if (gate.held !== undefined || closed) return gate.refuse(closed, signal, () => this.query(text, params, signal));
     if (signal === undefined) return gate.last = this.#send(text, params);
     // Alone on the connection, so its cancel can hit nothing else (adapters/cancel_gate.ts).
     return gate.alone(signal, {

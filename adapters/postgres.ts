@@ -14,7 +14,6 @@
 
 import postgres from "postgres";
 import { raceAbort } from "../src/abort.ts";
-import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
@@ -320,12 +319,8 @@ class PostgresConnection implements DriverConnection {
 
   query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
     const gate = this.#gate;
-    if (gate.held !== undefined) return gate.after(signal, () => this.query(text, params, signal));
-    if (this.closed) {
-      return Promise.reject(
-        networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false),
-      );
-    }
+    const closed = this.closed;
+    if (gate.held !== undefined || closed) return gate.refuse(closed, signal, () => this.query(text, params, signal));
     if (signal !== undefined) return this.#cancellable(text, params, signal);
     const ticket = this.watch?.issue(params === undefined) ?? -1;
     return gate.last = this.#settle(this.#send(text, params), this.written?.(), ticket);

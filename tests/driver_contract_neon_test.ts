@@ -4,7 +4,7 @@ import { createDriver } from "../adapters/neon.ts";
 import { serveWsProxy } from "../adapters/wsproxy.ts";
 import { parseConfig } from "../src/config/parse.ts";
 import { runDriverContract } from "./conformance/driver_suite.ts";
-import { admin, appName } from "./helpers/db.ts";
+import { appName, terminateBackend } from "./helpers/db.ts";
 import { testTarget } from "./helpers/neon.ts";
 
 const t = testTarget();
@@ -20,14 +20,7 @@ runDriverContract("neon", {
   driver: () => createDriver(config),
   target: () => target(),
   failingTarget: () => target(settings("dewey_no_such_db")),
-  kill: async (conn) => {
-    const sql = admin();
-    try {
-      await sql`SELECT pg_terminate_backend(${conn.info.pid!}::int, 5000)`;
-    } finally {
-      await sql.end();
-    }
-  },
+  kill: (conn) => terminateBackend(conn.info.pid!),
   cancel: true,
   sql: true,
 });

@@ -3,7 +3,7 @@
 import { createDriver } from "../adapters/postgres.ts";
 import { parseConfig } from "../src/config/parse.ts";
 import { runDriverContract } from "./conformance/driver_suite.ts";
-import { admin, appName, TEST_URL } from "./helpers/db.ts";
+import { appName, terminateBackend, TEST_URL } from "./helpers/db.ts";
 
 const app = appName("driver");
 const config = parseConfig(`${TEST_URL}?application_name=${app}&sslmode=disable`, { env: {} });
@@ -14,14 +14,7 @@ runDriverContract("postgres", {
   driver: () => createDriver(config),
   target: () => target(),
   failingTarget: () => target(missing),
-  kill: async (conn) => {
-    const sql = admin();
-    try {
-      await sql`SELECT pg_terminate_backend(${conn.info.pid!}::int, 5000)`;
-    } finally {
-      await sql.end();
-    }
-  },
+  kill: (conn) => terminateBackend(conn.info.pid!),
   cancel: true,
   sql: true,
 });

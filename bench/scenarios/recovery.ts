@@ -223,9 +223,11 @@ export const recovery: Scenario = {
         `Every idle backend killed (pg_terminate_backend returning at once) as statements are sent, ` +
         `${kills.sent / (ctx.quick ? 20 : 100)} kill(s) per kind, ${ctx.quick ? 20 : 100} statements each: ` +
         `${kills.sessions}/${kills.sent} sessions, ${kills.parameterised}/${kills.sent} parameterised inserts and ` +
-        `${kills.plain}/${kills.sent} plain SELECT 1 succeeded. The rest failed with a retryable ` +
-        `DatabaseConnectionError (reachedServer: true): the runtime reported the broken pipe before the backend's ` +
-        `FATAL, so they could not be proved unsent.`,
+        `${kills.plain}/${kills.sent} plain SELECT 1 succeeded.` +
+        (kills.parameterised + kills.plain < 2 * kills.sent
+          ? " The rest failed with a retryable DatabaseConnectionError (reachedServer: true): the runtime reported " +
+            "the broken pipe before the backend's FATAL, so they could not be proved unsent."
+          : ""),
       ],
     };
   },

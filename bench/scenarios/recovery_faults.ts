@@ -9,10 +9,9 @@
  */
 
 import postgres from "postgres";
-import { createDriver as createNeonDriver } from "../../adapters/neon.ts";
 import { DatabaseConnection } from "../../mod.ts";
 import { type Cluster, startCluster } from "../../tests/helpers/cluster.ts";
-import { freePort } from "../../tests/helpers/net.ts";
+import { neonProxyDown } from "../../tests/helpers/neon.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,18 +101,8 @@ export interface MissingProxy {
  * attempts, how fast callers hear, and whether they hear about the proxy.
  */
 export async function missingProxy(ms: number): Promise<MissingProxy> {
-  const port = freePort();
-  await using db = new DatabaseConnection({
-    postgres: {
-      driver: "neon",
-      host: "127.0.0.1",
-      port: 5432,
-      user: "postgres",
-      dbname: "postgres",
-      ws_proxy: `127.0.0.1:${port}/v2`,
-      health_check_interval: 0,
-    },
-  }, { driver: createNeonDriver, logger: false });
+  const { db: proxied, proxy } = neonProxyDown();
+  await using db = proxied;
   let callers = 0;
   let slowestMs = 0;
   let namesProxy = true;
@@ -123,7 +112,7 @@ export async function missingProxy(ms: number): Promise<MissingProxy> {
     const error = await db.query("SELECT 1").then(() => undefined, (e) => e as Error);
     slowestMs = Math.max(slowestMs, performance.now() - t0);
     callers++;
-    if (!error || !error.message.includes(`127.0.0.1:${port}`)) namesProxy = false;
+    if (!error || !error.message.includes(proxy)) namesProxy = false;
     await sleep(5);
   }
   return { attempts: db.stats().connectFailures, callers, slowestMs, namesProxy };

@@ -56,3 +56,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms = 5000,
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Ends backend `pid` from the server's side (`pg_terminate_backend`), waiting until it has exited. */
+export async function terminateBackend(pid: number, url = TEST_URL): Promise<void> {
+  const sql = admin(url);
+  try {
+    await sql`SELECT pg_terminate_backend(${pid}::int, 5000)`;
+  } finally {
+    await sql.end();
+  }
+}

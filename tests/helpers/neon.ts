@@ -9,6 +9,7 @@ import { createDriver } from "../../adapters/neon.ts";
 import { serveWsProxy, type WsProxy } from "../../adapters/wsproxy.ts";
 import { DatabaseConnection, type DatabaseConnectionOptions } from "../../mod.ts";
 import { TEST_URL } from "./db.ts";
+import { freePort } from "./net.ts";
 
 /** The test database's address and credentials, from `TEST_URL`. */
 export function testTarget(url = TEST_URL): { host: string; port: number; dbname: string; user: string } {
@@ -64,4 +65,29 @@ export function neonDb(
     { driver: createDriver, logger: false, ...options },
     proxy,
   );
+}
+
+/**
+ * A `DatabaseConnection` with the Neon adapter pointed at a WebSocket proxy
+ * that is not running (a free port), with `settings` on top; `proxy` is the
+ * address errors should name.
+ *
+ * @example
+ * ```ts ignore
+ * const { db, proxy } = neonProxyDown({ pool_min: 1 });
+ * await db.query("SELECT 1"); // rejects: PROXY_UNREACHABLE, naming `proxy`
+ * ```
+ */
+export function neonProxyDown(settings: Record<string, unknown> = {}): { db: DatabaseConnection; proxy: string } {
+  const proxy = `127.0.0.1:${freePort()}/v2`;
+  const db = new DatabaseConnection({
+    postgres: {
+      driver: "neon",
+      ...testTarget(),
+      ws_proxy: proxy,
+      health_check_interval: 0,
+      ...settings,
+    },
+  }, { driver: createDriver, logger: false });
+  return { db, proxy };
 }
