@@ -160,9 +160,14 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
   reconnect_backoff_base: {
     group: "health",
     unit: "ms",
-    description: "First step of the exponential backoff, with full jitter, while the server is unreachable.",
+    description:
+      "Shortest wait between connection attempts while the server is unreachable; the wait grows to a fifth of the outage's age.",
   },
-  reconnect_backoff_max: { group: "health", unit: "ms", description: "Largest step of that backoff." },
+  reconnect_backoff_max: {
+    group: "health",
+    unit: "ms",
+    description: "Longest wait between connection attempts while the server is unreachable or full.",
+  },
   prepare: {
     group: "scaling",
     description: "Named prepared statements for parameterised queries; forced off by `pgbouncer`.",
