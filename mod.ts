@@ -1,5 +1,5 @@
 /**
- * @dewey/db: a production-grade PostgreSQL connection layer for Deno and Node
+ * `@dewey/db`: a production-grade PostgreSQL connection layer for Deno and Node
  * (postgres.js over TCP), with an embedded PGlite for demos and tests. For
  * Deno Deploy and Cloudflare Workers use `@dewey/db/edge`.
  *
@@ -64,7 +64,9 @@ export class DatabaseConnection extends DatabaseConnectionBase {
 /**
  * Builds a {@linkcode DatabaseConnection} and proves it connects (one round
  * trip), failing fast with `DatabaseConnectionError` (unreachable host, wrong
- * password, TLS failure) or `ConfigError` (invalid configuration).
+ * password, TLS failure) or `ConfigError` (invalid configuration). Without a
+ * configuration, it is {@linkcode loadConfig}'s: `DATABASE_URL`,
+ * `$DEWEY_CONFIG` / `config/dewey.yaml`, `PG*` and defaults.
  *
  * @example
  * ```ts ignore
@@ -74,11 +76,11 @@ export class DatabaseConnection extends DatabaseConnectionBase {
  * await db.close();
  * ```
  */
-export function getConnection(
-  config: ConnectionConfig,
+export async function getConnection(
+  config?: ConnectionConfig,
   options?: DatabaseConnectionOptions,
 ): Promise<DatabaseConnection> {
-  return validated(new DatabaseConnection(config, options));
+  return await validated(new DatabaseConnection(config ?? await loadConfig(undefined, { env: options?.env }), options));
 }
 
 /**
