@@ -8,8 +8,9 @@
  */
 
 import { errorFields, networkError, serverError } from "../src/classify.ts";
+import type { DatabaseConfig } from "../src/config/types.ts";
 import type { FieldInfo, QueryResult, Row } from "../src/contracts.ts";
-import type { DatabaseConnectionError, QueryError } from "../src/errors.ts";
+import { ConfigError, type DatabaseConnectionError, type QueryError } from "../src/errors.ts";
 
 /**
  * Type OIDs the adapters look at.
@@ -129,4 +130,36 @@ export function linkError(
   const own = typeof e?.code === "string" ? e.code : code;
   const message = typeof e?.message === "string" && e.message ? e.message : own;
   return networkError(prefix ? `${prefix}: ${message}` : message, own, reachedServer, error);
+}
+
+/**
+ * The rejection handler for importing an adapter's driver package. On npm the
+ * Neon driver and PGlite are optional peer dependencies: the application that
+ * configures `driver: neon` or `driver: pglite` installs the package, nobody
+ * else does. The adapter imports it when it builds its driver, as
+ * `import("pkg").catch(missingPackage(config, "pkg"))`: the import stays lazy
+ * in a bundle, and a bundler leaves a package that is not installed to run time
+ * instead of failing the build. A missing package becomes a `ConfigError` on
+ * `driver` saying what to install.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { missingPackage } from "./kit.ts";
+ * import { parseConfig } from "../src/config/parse.ts";
+ * const config = parseConfig("pglite://memory", { env: {} });
+ * const load = Promise.reject(new Error("Cannot find package '@electric-sql/pglite'"));
+ * await assert.rejects(load.catch(missingPackage(config, "@electric-sql/pglite")), /npm install @electric-sql\/pglite/);
+ * ```
+ */
+export function missingPackage(config: DatabaseConfig, name: string): (cause: unknown) => never {
+  return (cause) => {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new ConfigError([{
+      path: "database.postgres.driver",
+      message:
+        `driver "${config.driver}" needs the npm package ${name}, which did not load (${why}): npm install ${name}`,
+      source: config.sources.driver,
+    }], { cause });
+  };
 }

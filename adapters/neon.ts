@@ -18,14 +18,14 @@
  * @module
  */
 
-import { Client, types } from "@neondatabase/serverless";
+import type { Client, types } from "@neondatabase/serverless";
 import { raceAbort } from "../src/abort.ts";
 import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
 import { CancelGate } from "./cancel_gate.ts";
-import { fromServerError, OID, shapeResult } from "./kit.ts";
+import { fromServerError, missingPackage, OID, shapeResult } from "./kit.ts";
 import { type NeonSocketSettings, neonSocketSettings, sendCancel } from "./neon_socket.ts";
 
 export { neonSocketSettings } from "./neon_socket.ts";
@@ -38,9 +38,11 @@ export interface NeonDriverOptions {
 }
 
 /**
- * Creates the Neon driver for a configuration. Throws `ConfigError` for
- * settings a WebSocket connection cannot honour (client certificates, a
- * custom root certificate, `neon_http`, `sslmode=require` with a `ws://` proxy).
+ * Creates the Neon driver for a configuration, importing
+ * `@neondatabase/serverless` (an optional peer dependency of the npm package).
+ * Rejects with a `ConfigError` for settings a WebSocket connection cannot
+ * honour (client certificates, a custom root certificate, `neon_http`,
+ * `sslmode=require` with a `ws://` proxy), or when that package is missing.
  *
  * @example
  * ```ts ignore
@@ -49,14 +51,16 @@ export interface NeonDriverOptions {
  * const db = new DatabaseConnection("postgres://app@db.example.com/app", { driver: createDriver });
  * ```
  */
-export function createDriver(config: DatabaseConfig, options: NeonDriverOptions = {}): Driver {
+export async function createDriver(config: DatabaseConfig, options: NeonDriverOptions = {}): Promise<Driver> {
   const settings = neonSocketSettings(config, options.webSocketConstructor);
+  const neon = await import("@neondatabase/serverless").catch(missingPackage(config, "@neondatabase/serverless"));
+  const driver: NeonDriver = { Client: neon.Client, parsers: parsersOf(neon.types) };
   return {
     name: "neon",
     // A Neon Client queues statements and sends the next after the previous one finished: not pipelining.
     pipelining: false,
     remote: true,
-    connect: (request) => connectClient(request, settings),
+    connect: (request) => connectClient(request, settings, driver),
   };
 }
 
@@ -67,18 +71,30 @@ type PgClient = InstanceType<typeof Client> & {
 };
 type PgResult = { rows: Row[]; rowCount: number | null; command: string | null; fields?: FieldInfo[] };
 
-/** pg's parsers, aligned with the postgres.js adapter where they differ (date, interval). */
-const parsers = {
-  getTypeParser(oid: number, format?: "text" | "binary") {
-    if (format !== "binary") {
-      if (oid === OID.DATE) return (s: string) => new Date(s);
-      if (oid === OID.INTERVAL) return (s: string) => s;
-    }
-    return types.getTypeParser(oid, format as never);
-  },
-};
+/** What the adapter takes from the imported package. */
+interface NeonDriver {
+  Client: typeof Client;
+  parsers: { getTypeParser(oid: number, format?: "text" | "binary"): unknown };
+}
 
-async function connectClient(request: ConnectRequest, settings: NeonSocketSettings): Promise<DriverConnection> {
+/** pg's parsers, aligned with the postgres.js adapter where they differ (date, interval). */
+function parsersOf(pgTypes: typeof types): NeonDriver["parsers"] {
+  return {
+    getTypeParser(oid: number, format?: "text" | "binary") {
+      if (format !== "binary") {
+        if (oid === OID.DATE) return (s: string) => new Date(s);
+        if (oid === OID.INTERVAL) return (s: string) => s;
+      }
+      return pgTypes.getTypeParser(oid, format as never);
+    },
+  };
+}
+
+async function connectClient(
+  request: ConnectRequest,
+  settings: NeonSocketSettings,
+  { Client, parsers }: NeonDriver,
+): Promise<DriverConnection> {
   const { config, host, port, signal, onClose } = request;
   signal.throwIfAborted();
   const client = new Client({

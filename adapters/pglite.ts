@@ -27,13 +27,13 @@
  * @module
  */
 
-import { PGlite } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { resolve } from "node:path";
 import { raceAbort } from "../src/abort.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectionInfo, ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
-import { fromServerError, shapeResult } from "./kit.ts";
+import { fromServerError, missingPackage, shapeResult } from "./kit.ts";
 
 /**
  * One result set as PGlite returns it.
@@ -107,7 +107,9 @@ const openDirs = new Set<string>();
 
 /**
  * Creates the PGlite driver for a configuration. The database opens on the
- * first connection and closes with `db.close()`.
+ * first connection and closes with `db.close()`. Imports `@electric-sql/pglite`
+ * unless `options.instance` is given: a `ConfigError` says to install it when
+ * it is missing (it is an optional peer dependency of the npm package).
  *
  * @example
  * ```ts ignore
@@ -123,14 +125,17 @@ const openDirs = new Set<string>();
  * const db = new DatabaseConnection("pglite://memory", { driver: (c) => createDriver(c, { instance: pg }) });
  * ```
  */
-export function createDriver(config: DatabaseConfig, options: PgliteDriverOptions = {}): Driver {
+export async function createDriver(config: DatabaseConfig, options: PgliteDriverOptions = {}): Promise<Driver> {
+  const pglite = options.instance
+    ? undefined
+    : await import("@electric-sql/pglite").catch(missingPackage(config, "@electric-sql/pglite"));
   let opening: Promise<PgliteInstance> | undefined;
   let current: PgliteConnection | undefined;
   let dirKey: string | undefined;
 
   const open = (): Promise<PgliteInstance> => {
     if (opening) return opening;
-    const pending = options.instance ? ready(options.instance) : start(config).then(({ pg, key }) => {
+    const pending = options.instance ? ready(options.instance) : start(config, pglite!.PGlite).then(({ pg, key }) => {
       dirKey = key;
       return pg;
     });
@@ -181,7 +186,10 @@ async function ready(pg: PgliteInstance): Promise<PgliteInstance> {
 }
 
 /** Opens the configured database; `key` marks its data directory as open in this process. */
-async function start(config: DatabaseConfig): Promise<{ pg: PgliteInstance; key?: string }> {
+async function start(
+  config: DatabaseConfig,
+  PGliteClass: typeof PGlite,
+): Promise<{ pg: PgliteInstance; key?: string }> {
   const dir = config.data_dir;
   const where = dir === undefined ? "in memory" : `in ${dir}`;
   // Prefixes other than file:// (memory://, idb://...) are PGlite's own stores, not files on this machine.
@@ -199,7 +207,7 @@ async function start(config: DatabaseConfig): Promise<{ pg: PgliteInstance; key?
   }
   let pg: PGlite | undefined;
   try {
-    pg = new PGlite({ dataDir: dir, parsers: PARSERS });
+    pg = new PGliteClass({ dataDir: dir, parsers: PARSERS });
     await pg.waitReady;
     return { pg, key };
   } catch (error) {

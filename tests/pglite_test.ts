@@ -21,9 +21,9 @@ function sharedDb(settings: Record<string, unknown> = {}): DatabaseConnection {
 }
 
 /** One driver-level connection on the shared database. */
-function rawConnect(): Promise<DriverConnection> {
+async function rawConnect(): Promise<DriverConnection> {
   const config = parseConfig("pglite://memory", { env: {} });
-  return createDriver(config, { instance: shared }).connect({
+  return (await createDriver(config, { instance: shared })).connect({
     config,
     host: config.host,
     port: config.port,
