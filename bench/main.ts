@@ -22,8 +22,10 @@ import { parseArgs } from "node:util";
 import { benchUrl, rawClient } from "./contenders.ts";
 import { bundle } from "./scenarios/bundle.ts";
 import { coldStart } from "./scenarios/cold_start.ts";
+import { coldStartNode } from "./scenarios/cold_start_node.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
 import { idleMemory } from "./scenarios/idle_memory.ts";
+import { installSize } from "./scenarios/install_size.ts";
 import { otelOverhead } from "./scenarios/otel_overhead.ts";
 import { pkRead } from "./scenarios/pk_read.ts";
 import { recovery } from "./scenarios/recovery.ts";
@@ -42,9 +44,11 @@ export const SCENARIOS: readonly Scenario[] = [
   pkRead,
   transaction,
   coldStart,
+  coldStartNode,
   idleMemory,
   recovery,
   bundle,
+  installSize,
 ];
 
 /** What `--json` prints. */

@@ -37,7 +37,7 @@ Deno.test("bench stats: quantiles, medians, paired ratios and rotation of the in
 Deno.test("bench --quick --json runs every scenario and reports well-formed numbers", async () => {
   const root = new URL("../", import.meta.url);
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "bench/main.ts", "--quick", "--json"],
+    args: ["run", "-A", "--config=deno.dev.json", "bench/main.ts", "--quick", "--json"],
     cwd: root,
     stdin: "null",
     stdout: "piped",
@@ -56,9 +56,11 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     "pk-read",
     "transaction",
     "cold-start",
+    "cold-start-node",
     "memory",
     "recovery",
     "bundle",
+    "install",
   ]);
   for (const s of report.scenarios) {
     assert.equal(s.error, undefined, `${s.id}: ${s.error}`);
@@ -75,7 +77,9 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
   }
   const names = (id: string) => report.scenarios.find((s) => s.id === id)!.contenders.map((c) => c.name);
   assert.deepEqual(names("throughput"), ["@dewey/db", "postgres.js", "pg Pool", "10× postgres.js max:1", "pgbench"]);
-  assert.deepEqual(names("cold-start"), ["@dewey/db", "postgres.js"]);
+  const cold = ["@dewey/db", "postgres.js", "postgres.js + zod/mini loaded", "postgres.js + @dewey/db loaded"];
+  assert.deepEqual(names("cold-start"), cold);
+  assert.deepEqual(names("cold-start-node"), cold);
   assert.deepEqual(names("otel-overhead"), [
     "no telemetry",
     "otel(), no SDK",
