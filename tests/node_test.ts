@@ -13,7 +13,7 @@ import { readPackageInfo } from "../scripts/package_info.ts";
 import { makeCerts } from "./helpers/certs.ts";
 import { type Cluster, startCluster } from "./helpers/cluster.ts";
 import { TEST_URL } from "./helpers/db.ts";
-import { nodeProject, nodeTools, npm, packNpm, type Run, run, runNode } from "./helpers/node.ts";
+import { cachedProject, nodeTools, npm, npmBuild, type Run, run, runNode } from "./helpers/node.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 /** Deno test files that run unchanged under Node. */
@@ -108,13 +108,18 @@ const show = (label: string, r: Run) =>
   `${label} exited ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-3000)}`;
 
 Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, README tour, tsx, esbuild", async (t) => {
-  const work = await Deno.makeTempDir({ prefix: "dewey_node_" });
   await using certs = await makeCerts();
   let pg: Cluster | undefined;
+  const runDirs: string[] = [];
+  // Files of this run go in a directory of its own inside the (cached) project, so node_modules resolves from there.
+  const runDir = async (project: string) => {
+    runDirs.push(await Deno.makeTempDir({ dir: project, prefix: "run-" }));
+    return runDirs.at(-1)!;
+  };
   try {
-    const [tools, tarball, cluster] = await Promise.all([
+    const [tools, build, cluster] = await Promise.all([
       nodeTools(),
-      packNpm(work),
+      npmBuild(),
       startCluster({
         hba: ["local all all trust", "hostssl all all 127.0.0.1/32 trust"],
         settings: { ssl: true, ssl_cert_file: certs.server.certPath, ssl_key_file: certs.server.keyPath },
@@ -124,7 +129,7 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
     const info = await readPackageInfo();
 
     await t.step("npm pack holds the modules, their declarations, README, LICENSE and package.json only", async () => {
-      const [packed] = JSON.parse(await npm(`${work}/package`, ["pack", "--dry-run", "--json"]));
+      const [packed] = JSON.parse(await npm(build.dir, ["pack", "--dry-run", "--json"]));
       const files: string[] = packed.files.map((f: { path: string }) => f.path).sort();
       const published = (await moduleGraph(info.root, Object.values(info.exports))).files;
       const expected = [
@@ -137,13 +142,14 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
     });
 
     // "app" has only the package (and what it depends on); "full" adds PGlite for its conformance run.
-    const app = `${work}/app`;
-    const full = `${work}/full`;
     const pglite = Object.values(info.imports).find((p) => p.name === "@electric-sql/pglite")!;
+    const [appProject, fullProject] = await Promise.all([
+      cachedProject("app"),
+      cachedProject("full", { [pglite.name]: pglite.version }),
+    ]);
+    const [app, full] = [await runDir(appProject), await runDir(fullProject)];
     await Promise.all([
-      nodeProject(app, tarball),
-      nodeProject(full, tarball, { [pglite.name]: pglite.version }),
-      bundleTests([...DENO_TESTS, ...NODE_TESTS], `${full}/bundled`, full),
+      bundleTests([...DENO_TESTS, ...NODE_TESTS], `${full}/bundled`, fullProject),
       // The tour creates and drops its own table: each Node version gets a database of its own.
       cluster.psql("CREATE DATABASE tour_20").then(() => cluster.psql("CREATE DATABASE tour_22")),
     ]);
@@ -160,7 +166,7 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
       encodeURIComponent(certs.ca.certPath);
     const env = {
       DATABASE_URL: TEST_URL,
-      DEWEY_NODE_TLS_PORT: String(pg.port),
+      DEWEY_NODE_TLS_PORT: String(cluster.port),
       DEWEY_NODE_TLS_CA: certs.ca.certPath,
       DEWEY_NODE_TLS_OTHER_CA: certs.otherCa.certPath,
     };
@@ -217,7 +223,7 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
     }
   } finally {
     await pg?.destroy();
-    await Deno.remove(work, { recursive: true });
+    for (const dir of runDirs) await Deno.remove(dir, { recursive: true });
   }
 });
 

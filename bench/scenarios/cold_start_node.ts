@@ -7,7 +7,7 @@
  * @module
  */
 
-import { nodeProject, nodeTools, packNpm } from "../../tests/helpers/node.ts";
+import { cachedProject, nodeTools } from "../../tests/helpers/node.ts";
 import { timeToMarker } from "../child.ts";
 import { OURS, RAW } from "../contenders.ts";
 import type { Sample } from "../stats.ts";
@@ -21,10 +21,8 @@ export const coldStartNode: Scenario = {
   id: "cold-start-node",
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const tools = await nodeTools();
-    const dir = await Deno.makeTempDir({ prefix: "dewey_bench_node_" });
+    const app = await Deno.makeTempDir({ dir: await cachedProject("app"), prefix: "bench-" });
     try {
-      const app = `${dir}/app`;
-      await nodeProject(app, await packNpm(dir));
       for (const file of CHILDREN) {
         await Deno.copyFile(new URL(`../children/${file}`, import.meta.url), `${app}/${file}`);
       }
@@ -46,7 +44,7 @@ export const coldStartNode: Scenario = {
         "packed tarball; one warm-up round.",
       ]);
     } finally {
-      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(app, { recursive: true });
     }
   },
 };

@@ -5,12 +5,16 @@
  * first use; and scratch Node projects with the npm build installed from its
  * packed tarball, as a user would install it.
  *
+ * The build, its tarball and the projects are kept in
+ * `$TMPDIR/dewey-db-node-cache/` under a hash of what the build reads, so the
+ * Node tests and the bench's Node cold start share one build per state of the
+ * sources.
+ *
  * @example
  * ```ts ignore
  * const tools = await nodeTools();
- * const tarball = await packNpm(dir);
- * await nodeProject(`${dir}/app`, tarball);
- * const run = await runNode(tools.node22, ["-e", "import('@dewey/db')"], { cwd: `${dir}/app` });
+ * const app = await cachedProject("app");
+ * const run = await runNode(tools.node22, ["-e", "import('@dewey/db')"], { cwd: app });
  * ```
  *
  * @module
@@ -21,6 +25,13 @@ import { parseNpmSpecifier } from "../../scripts/package_info.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TOOLS_DIR = new URL("dist/node-tools/", ROOT);
+// Outside the repository: Node resolves packages up the directory tree, and the repository's node_modules/ holds
+// PGlite and the Neon driver, which the projects must not see.
+const CACHE_DIR = new URL(`file://${Deno.env.get("TMPDIR") ?? "/tmp"}/dewey-db-node-cache/`);
+/** What the npm build reads: a change to any of it makes a new build. */
+const BUILD_INPUTS = ["deno.json", "README.md", "LICENSE", "mod.ts", "edge.ts", "src", "adapters", "doctor", "scripts"];
+/** Cached builds of other states of the sources (other checkouts too) are removed once this old. */
+const CACHE_MAX_AGE_MS = 86_400_000;
 
 /** Node 22 as npm's `node` package ships it. */
 export const NODE22_VERSION = "22.23.3";
@@ -153,6 +164,96 @@ export async function packNpm(dir: string): Promise<string> {
   await buildNpm(new URL(`file://${build}/`));
   const [packed] = JSON.parse(await npm(build, ["pack", "--json", "--pack-destination", dir]));
   return `${dir}/${packed.filename}`;
+}
+
+async function files(path: string): Promise<string[]> {
+  const info = await Deno.stat(path);
+  if (!info.isDirectory) return [path];
+  const out: string[] = [];
+  for await (const e of Deno.readDir(path)) out.push(...await files(`${path}/${e.name}`));
+  return out.sort();
+}
+
+/** A hash of every file the build reads. */
+async function sourceKey(): Promise<string> {
+  const all = (await Promise.all(BUILD_INPUTS.map((p) => files(new URL(p, ROOT).pathname)))).flat();
+  const parts: Uint8Array[] = [];
+  for (const f of all) parts.push(new TextEncoder().encode(`${f}\0`), await Deno.readFile(f));
+  const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+
+/**
+ * `make(tmp)` fills a fresh directory that then becomes `${CACHE_DIR}${key}/${name}`, unless a concurrent run
+ * put one there first; returns the path.
+ */
+async function cached(key: string, name: string, make: (dir: string) => Promise<void>): Promise<string> {
+  const final = `${CACHE_DIR.pathname}${key}/${name}`;
+  if (await exists(`${final}/.complete`)) return final;
+  await Deno.mkdir(`${CACHE_DIR.pathname}${key}`, { recursive: true });
+  const tmp = await Deno.makeTempDir({ dir: `${CACHE_DIR.pathname}${key}`, prefix: `.${name}-` });
+  try {
+    await make(tmp);
+    await Deno.writeTextFile(`${tmp}/.complete`, "");
+    await Deno.rename(tmp, final).catch(async (e) => {
+      if (!(await exists(`${final}/.complete`))) throw e;
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+  return final;
+}
+
+async function pruneCache(keep: string): Promise<void> {
+  for await (const e of Deno.readDir(CACHE_DIR)) {
+    if (e.name === keep) continue;
+    const path = `${CACHE_DIR.pathname}${e.name}`;
+    // Another run may be pruning too: what it removed first is gone either way.
+    await Deno.stat(path).then(({ mtime }) => {
+      if (mtime && Date.now() - mtime.getTime() > CACHE_MAX_AGE_MS) return Deno.remove(path, { recursive: true });
+    }).catch(() => {});
+  }
+}
+
+/**
+ * The npm build of the current sources and its packed tarball, built once per state of the sources.
+ *
+ * @example
+ * ```ts ignore
+ * const { dir, tarball } = await npmBuild();
+ * ```
+ */
+export async function npmBuild(): Promise<{ dir: string; tarball: string }> {
+  const key = await sourceKey();
+  const path = await cached(key, "build", async (tmp) => {
+    const tarball = await packNpm(tmp);
+    await Deno.rename(tarball, `${tmp}/package.tgz`);
+  });
+  await pruneCache(key);
+  return { dir: `${path}/package`, tarball: `${path}/package.tgz` };
+}
+
+/**
+ * A scratch Node project (see {@linkcode nodeProject}) with the current npm build and `dependencies` installed,
+ * made once per state of the sources and `name`. Write what a run adds into a directory of its own inside it.
+ *
+ * @example
+ * ```ts ignore
+ * const full = await cachedProject("full", { "@electric-sql/pglite": "0.5.16" });
+ * ```
+ */
+export async function cachedProject(name: string, dependencies: Record<string, string> = {}): Promise<string> {
+  const { tarball } = await npmBuild();
+  const key = tarball.split("/").at(-3)!;
+  return await cached(key, name, (tmp) => nodeProject(tmp, tarball, dependencies));
 }
 
 /**
