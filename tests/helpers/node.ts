@@ -178,7 +178,9 @@ async function files(path: string): Promise<string[]> {
 async function sourceKey(): Promise<string> {
   const all = (await Promise.all(BUILD_INPUTS.map((p) => files(new URL(p, ROOT).pathname)))).flat();
   const parts: Uint8Array[] = [];
-  for (const f of all) parts.push(new TextEncoder().encode(`${f}\0`), await Deno.readFile(f));
+  for (const f of all) {
+    parts.push(new TextEncoder().encode(`${f.slice(ROOT.pathname.length)}\0`), await Deno.readFile(f));
+  }
   const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
