@@ -21,6 +21,7 @@
 import { parseArgs } from "node:util";
 import { benchUrl, rawClient } from "./contenders.ts";
 import { bundle } from "./scenarios/bundle.ts";
+import { ceiling } from "./scenarios/ceiling.ts";
 import { coldStart } from "./scenarios/cold_start.ts";
 import { coldStartNode } from "./scenarios/cold_start_node.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
@@ -42,6 +43,7 @@ export const SCENARIOS: readonly Scenario[] = [
   select1Throughput,
   otelOverhead,
   pkRead,
+  ceiling,
   transaction,
   coldStart,
   coldStartNode,

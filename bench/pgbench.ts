@@ -14,6 +14,8 @@ export interface PgbenchRun {
   tps: number;
   /** Per-transaction latencies in µs, when `log` was asked for. */
   latencies?: number[];
+  /** pgbench's own CPU time (user + system), seconds, when `cpu` was asked for and `bash` is there. */
+  cpuSeconds?: number;
 }
 
 /** One pgbench invocation. */
@@ -30,6 +32,8 @@ export interface PgbenchOptions {
   threads?: number;
   /** Keep per-transaction latencies (`-l`). */
   log?: boolean;
+  /** Measure pgbench's CPU time (run under `bash`, whose `times` reports its child's, to the ms). */
+  cpu?: boolean;
 }
 
 let binary: string | undefined;
@@ -98,13 +102,26 @@ export async function pgbench(options: PgbenchOptions): Promise<PgbenchRun> {
     ];
     const env: Record<string, string> = { PGAPPNAME: "dewey_bench_pgbench", PGSSLMODE: "disable" };
     if (t.password) env.PGPASSWORD = t.password;
-    const out = await new Deno.Command(pgbenchPath(), { args, env, cwd: dir, stdin: "null" }).output();
+    // `times` prints the shell's CPU, then its children's: pgbench's, to the ms (the kernel's rusage).
+    const command = options.cpu
+      ? new Deno.Command("bash", {
+        args: ["-c", '"$@"; rc=$?; times >&2; exit $rc', "bash", pgbenchPath(), ...args],
+        env,
+        cwd: dir,
+        stdin: "null",
+      })
+      : new Deno.Command(pgbenchPath(), { args, env, cwd: dir, stdin: "null" });
+    const out = await command.output();
     const stdout = new TextDecoder().decode(out.stdout);
     const stderr = new TextDecoder().decode(out.stderr);
     if (!out.success) throw new Error(`pgbench exited ${out.code}: ${(stderr || stdout).trim().slice(-500)}`);
     const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
     if (!m) throw new Error(`pgbench printed no tps:\n${stdout.slice(-500)}`);
     const run: PgbenchRun = { tps: Number(m[1]) };
+    if (options.cpu) {
+      const times = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
+      if (times) run.cpuSeconds = 60 * (Number(times[1]) + Number(times[3])) + Number(times[2]) + Number(times[4]);
+    }
     if (options.log) {
       run.latencies = [];
       for await (const entry of Deno.readDir(dir)) {

@@ -54,6 +54,7 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     "throughput",
     "otel-overhead",
     "pk-read",
+    "ceiling",
     "transaction",
     "cold-start",
     "cold-start-node",
