@@ -35,6 +35,14 @@ export interface NegotiateOptions {
   verifyHost: boolean;
   /** Fail when the server answers `N` (ssl=off) instead of going on in plaintext. */
   requireTls: boolean;
+  /** libpq's `sslsni`: send the host name (never an IP address) as the TLS servername. */
+  sni?: boolean;
+  /** Oldest TLS version accepted (libpq's default TLSv1.2). */
+  minVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+  /** Newest TLS version offered. */
+  maxVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+  /** `sslnegotiation=direct`: the TLS handshake at once, with ALPN `postgresql`, no SSLRequest (PostgreSQL 17). */
+  direct?: boolean;
   /** Aborts the negotiation (connect_timeout, pool closing). */
   signal: AbortSignal;
   /** Told of any error on the TLS socket after the handshake (an alert about our client certificate...). */
@@ -169,6 +177,7 @@ async function negotiate(socket: Duplex, options: NegotiateOptions, seen: TlsNeg
     return tlsError(code, `${target}: ${message}`);
   };
 
+  if (options.direct) return await secure(socket, options, seen, target);
   const answer = await firstChunk(socket, signal, () => socket.write(SSL_REQUEST), target);
   seen.answer = answer[0] === 0x4e ? "N" : answer[0] === 0x53 ? "S" : "other";
   if (seen.answer === "N") {
@@ -184,8 +193,30 @@ async function negotiate(socket: Duplex, options: NegotiateOptions, seen: TlsNeg
   }
   // Bytes after 'S' arrived unencrypted before the handshake: possibly injected (CVE-2021-23222).
   if (answer.length > 1) throw fail("SSL_HANDSHAKE_FAILED", "server sent unencrypted data after accepting TLS");
+  return await secure(socket, options, seen, target);
+}
 
+/** The TLS handshake on `socket` and the checks `options` ask for. */
+async function secure(
+  socket: Duplex,
+  options: NegotiateOptions,
+  seen: TlsNegotiation,
+  target: string,
+): Promise<NegotiatedSocket> {
+  const { host, sslmode } = options;
+  const fail = (code: ErrorCode, message: string) => {
+    socket.destroy();
+    return tlsError(code, `${target}: ${message}`);
+  };
   const secured = await handshake(socket, options, target);
+  if (options.direct && secured.alpnProtocol !== "postgresql") {
+    secured.destroy();
+    throw fail(
+      "SSL_HANDSHAKE_FAILED",
+      'sslnegotiation=direct: the server did not select ALPN protocol "postgresql" (it is older than PostgreSQL 17, ' +
+        "or a proxy that does not speak PostgreSQL's direct TLS)",
+    );
+  }
   socket.on("error", () => {}); // the TLS socket reports it too
   const peer = secured.getPeerCertificate();
   seen.protocol = secured.getProtocol() ?? undefined;
@@ -293,11 +324,14 @@ function handshake(socket: Duplex, options: NegotiateOptions, target: string): P
     const secured = tls.connect({
       socket,
       // SNI for names only: an IP address is no valid servername.
-      ...(isIP(host) ? {} : { servername: host }),
+      ...(isIP(host) || options.sni === false ? {} : { servername: host }),
       // We judge the chain and the identity ourselves after the handshake, to say which check failed.
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
-      minVersion: "TLSv1.2", // libpq's default ssl_min_protocol_version
+      minVersion: options.minVersion ?? "TLSv1.2", // libpq's default ssl_min_protocol_version
+      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+      ...(options.direct ? { ALPNProtocols: ["postgresql"] } : {}),
+      ...(material.crl ? { crl: [...material.crl] } : {}),
       ...(Array.isArray(material.ca) ? { ca: [...material.ca] } : {}),
       ...(material.cert && material.key ? { cert: material.cert, key: material.key.reveal() } : {}),
     });
