@@ -169,7 +169,8 @@ function connectionUrl(c: DatabaseConfig): string {
   if (c.driver === "pglite") {
     return c.data_dir === undefined ? "pglite://memory" : `pglite://${encodeURI(c.data_dir)}`;
   }
-  const hosts = c.hosts.map((h) => `${h.host.includes(":") ? `[${h.host}]` : encodeURIComponent(h.host)}:${h.port}`);
+  const v6 = (host: string) => host.includes(":") && !host.startsWith("/");
+  const hosts = c.hosts.map((h) => `${v6(h.host) ? `[${h.host}]` : encodeURIComponent(h.host)}:${h.port}`);
   const credentials = `${encodeURIComponent(c.user)}${c.password ? `:${MASK}` : ""}@`;
   const params = [
     ...(c.driver === "neon" ? ["driver=neon"] : []),

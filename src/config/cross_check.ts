@@ -10,8 +10,11 @@ import { SECTION } from "./layers.ts";
 import type { FieldName } from "./schema.ts";
 
 const TLS_ORDER = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
-/** Supabase's transaction pooler (Supavisor): PgBouncer's semantics on this port of its pooler hosts. */
-const SUPABASE_POOLER = /\.pooler\.supabase\.com$/i;
+/**
+ * Supabase's transaction poolers, PgBouncer's semantics: Supavisor on its pooler hosts, and the dedicated PgBouncer
+ * next to a project's database, both on this port.
+ */
+const SUPABASE_POOLER = /\.supabase\.(com|co)$/i;
 const SUPABASE_TRANSACTION_PORT = 6543;
 
 /**

@@ -126,7 +126,7 @@ export function libpqFiles(platform: Platform): LibpqFiles | undefined {
         const info = stat(file);
         // A file PGSERVICEFILE names must exist, as in libpq; the others are looked for.
         if (info === undefined && file === named) {
-          const message = `service file "${file}" not found (PGSERVICEFILE)`;
+          const message = `service file "${file}" not found`;
           return { entries: [], issues: [{ path: `${SECTION}.service`, message, source: "PGSERVICEFILE" }] };
         }
         const text = info?.kind === "file" ? readText(file) : undefined;

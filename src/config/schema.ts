@@ -155,7 +155,7 @@ const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
 const FIELDS = {
   driver: () => choice(["postgres", "neon", "pglite"]),
   host: () => list(hostName(), "host"),
-  hostaddr: () => list(ipAddress(), "IP address"),
+  hostaddr: () => list(ipAddress(), "host address"),
   port: () => list(portNumber(), "port"),
   dbname: text,
   user: text,
