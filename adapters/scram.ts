@@ -10,6 +10,7 @@
 
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from "node:crypto";
 import { Buffer } from "node:buffer";
+import { children, element, oid } from "./der.ts";
 
 /** How the client uses channel binding in one exchange. */
 export type Gs2 =
@@ -167,39 +168,10 @@ export function serverEndPoint(der: Uint8Array): Uint8Array | undefined {
 /** The OID of a DER certificate's signatureAlgorithm (the second element of the outer SEQUENCE). */
 function signatureAlgorithm(der: Uint8Array): string | undefined {
   try {
-    let at = header(der, 0).content; // inside Certificate
-    at = header(der, at).end; // skip tbsCertificate
-    const algorithm = header(der, at); // AlgorithmIdentifier SEQUENCE
-    const oid = header(der, algorithm.content);
-    if (der[oid.start] !== 0x06) return undefined;
-    return decodeOid(der.subarray(oid.content, oid.end));
+    const [, algorithm] = children(der, element(der, 0));
+    const id = element(der, algorithm.content);
+    return id.tag === 0x06 ? oid(der.subarray(id.content, id.end)) : undefined;
   } catch {
     return undefined;
   }
-}
-
-function header(der: Uint8Array, start: number): { start: number; content: number; end: number } {
-  let length = der[start + 1];
-  let content = start + 2;
-  if (length & 0x80) {
-    const bytes = length & 0x7f;
-    length = 0;
-    for (let i = 0; i < bytes; i++) length = length * 256 + der[content + i];
-    content += bytes;
-  }
-  if (content + length > der.length) throw new RangeError("truncated DER");
-  return { start, content, end: content + length };
-}
-
-function decodeOid(bytes: Uint8Array): string {
-  const parts = [Math.floor(bytes[0] / 40), bytes[0] % 40];
-  let value = 0;
-  for (const b of bytes.subarray(1)) {
-    value = value * 128 + (b & 0x7f);
-    if (!(b & 0x80)) {
-      parts.push(value);
-      value = 0;
-    }
-  }
-  return parts.join(".");
 }

@@ -11,6 +11,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import { ConfigError, type ConfigIssue } from "../src/errors.ts";
 import { Secret } from "../src/redact.ts";
+import { parseCrl, type RevocationList } from "./crl.ts";
 
 /** What `sslrootcert`, `sslcert`, `sslkey` and `sslpassword` resolved to, ready for `tls.connect`. */
 export interface TlsMaterial {
@@ -22,8 +23,8 @@ export interface TlsMaterial {
   readonly key?: Secret;
   /** Subject of the client certificate, for messages. */
   readonly certSubject?: string;
-  /** Certificate revocation lists (PEM) from `sslcrl` and `sslcrldir`. */
-  readonly crl?: readonly string[];
+  /** Certificate revocation lists from `sslcrl` and `sslcrldir`, parsed. */
+  readonly crl?: readonly RevocationList[];
 }
 
 const PATH = "database.postgres";
@@ -54,12 +55,14 @@ export async function loadTlsMaterial(config: DatabaseConfig): Promise<TlsMateri
     if (text !== undefined) ca = parseCertificates("sslrootcert", text, issue)?.map((c) => c.toString());
   }
 
-  const crl: string[] = [];
+  const crl: RevocationList[] = [];
   if (config.sslcrl !== undefined) {
     const text = await readPem("sslcrl", config.sslcrl, issue);
-    if (text !== undefined) crl.push(...crlBlocks("sslcrl", text, issue));
+    if (text !== undefined) crl.push(...parseCrls("sslcrl", crlBlocks("sslcrl", text, issue), issue));
   }
-  if (config.sslcrldir !== undefined) crl.push(...await readCrlDir(config.sslcrldir, issue));
+  if (config.sslcrldir !== undefined) {
+    crl.push(...parseCrls("sslcrldir", await readCrlDir(config.sslcrldir, issue), issue));
+  }
 
   // sslcertmode=disable: the client certificate is never presented, so never read, as in libpq.
   const certificate = config.sslcertmode === "disable" ? undefined : config.sslcert;
@@ -98,6 +101,18 @@ export async function loadTlsMaterial(config: DatabaseConfig): Promise<TlsMateri
     certSubject: leaf?.subject.replaceAll("\n", ", "),
     crl: crl.length ? crl : undefined,
   };
+}
+
+function parseCrls(key: string, blocks: string[], issue: (key: string, message: string) => void): RevocationList[] {
+  const out: RevocationList[] = [];
+  for (const [i, block] of blocks.entries()) {
+    try {
+      out.push(parseCrl(block));
+    } catch {
+      issue(key, `revocation list ${i + 1} of ${blocks.length} does not parse`);
+    }
+  }
+  return out;
 }
 
 function crlBlocks(key: string, text: string, issue: (key: string, message: string) => void): string[] {

@@ -9,11 +9,13 @@
  */
 
 import { isIP } from "node:net";
+import { X509Certificate } from "node:crypto";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
 import type { SslMode } from "../src/config/types.ts";
 import type { ErrorCode } from "../src/error_codes.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { revocationProblem } from "./crl.ts";
 import type { TlsMaterial } from "./tls_material.ts";
 
 /** What TLS negotiated; `null` for a plaintext connection. */
@@ -203,7 +205,7 @@ async function secure(
   seen: TlsNegotiation,
   target: string,
 ): Promise<NegotiatedSocket> {
-  const { host, sslmode } = options;
+  const { host, sslmode, material } = options;
   const fail = (code: ErrorCode, message: string) => {
     socket.destroy();
     return tlsError(code, `${target}: ${message}`);
@@ -218,7 +220,7 @@ async function secure(
     );
   }
   socket.on("error", () => {}); // the TLS socket reports it too
-  const peer = secured.getPeerCertificate();
+  const peer = secured.getPeerCertificate(true);
   seen.protocol = secured.getProtocol() ?? undefined;
   seen.cipher = secured.getCipher()?.name;
   seen.certificate = describePeer(peer);
@@ -236,6 +238,20 @@ async function secure(
         `server certificate not trusted (sslmode=${sslmode}): ${explainChain(reason)} ` +
           `(subject ${subjectOf(peer)}, issued by ${peer?.issuer?.CN ?? "unknown issuer"}; checked against ${roots}; ` +
           `${reason})`,
+      );
+    }
+    // Revocation, checked here: Deno's TLS takes no CRL.
+    const revoked = material.crl?.length
+      ? revocationProblem(chainOf(peer), material.crl, anchors(material))
+      : undefined;
+    if (revoked) {
+      seen.chain = "failed";
+      seen.chainError = revoked;
+      secured.destroy();
+      throw fail(
+        "SSL_CERT_UNTRUSTED",
+        `server certificate not trusted (sslmode=${sslmode}): ${explainChain(revoked)} (subject ${subjectOf(peer)}; ` +
+          `${revoked})`,
       );
     }
     seen.chain = "verified";
@@ -331,7 +347,6 @@ function handshake(socket: Duplex, options: NegotiateOptions, target: string): P
       minVersion: options.minVersion ?? "TLSv1.2", // libpq's default ssl_min_protocol_version
       ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
       ...(options.direct ? { ALPNProtocols: ["postgresql"] } : {}),
-      ...(material.crl ? { crl: [...material.crl] } : {}),
       ...(Array.isArray(material.ca) ? { ca: [...material.ca] } : {}),
       ...(material.cert && material.key ? { cert: material.cert, key: material.key.reveal() } : {}),
     });
@@ -421,8 +436,32 @@ function firstChunk(socket: Duplex, signal: AbortSignal, send: () => void, targe
   });
 }
 
+/** The server's certificate and the issuers it sent, DER, up to a self-issued one. */
+function chainOf(peer: tls.DetailedPeerCertificate): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  const seen = new Set<unknown>();
+  for (let c: tls.DetailedPeerCertificate | undefined = peer; c?.raw && !seen.has(c); c = c.issuerCertificate) {
+    seen.add(c);
+    out.push(new Uint8Array(c.raw));
+  }
+  return out;
+}
+
+/** The roots of `sslrootcert`, DER. */
+function anchors(material: TlsMaterial): Uint8Array[] {
+  return Array.isArray(material.ca) ? material.ca.map((pem) => new Uint8Array(new X509Certificate(pem).raw)) : [];
+}
+
 function explainChain(reason: string): string {
   switch (reason) {
+    case "CERT_REVOKED":
+      return "it has been revoked (a list in sslcrl or sslcrldir names it)";
+    case "UNABLE_TO_GET_CRL":
+      return "sslcrl or sslcrldir holds no revocation list from its issuer";
+    case "CRL_HAS_EXPIRED":
+      return "the revocation list from its issuer has expired";
+    case "CRL_SIGNATURE_FAILURE":
+      return "the revocation list from its issuer is not signed by it";
     case "SELF_SIGNED_CERT_IN_CHAIN":
     case "DEPTH_ZERO_SELF_SIGNED_CERT":
     case "UNABLE_TO_GET_ISSUER_CERT":

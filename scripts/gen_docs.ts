@@ -102,7 +102,9 @@ function libpqSection(): string {
   const rows = Object.entries(LIBPQ_PARAMETERS).map(([key, p]) =>
     `| ${code(key)} | ${p.env ? code(p.env) : ""} | ${SUPPORT[p.support]} | ${p.note ?? ""} |`
   );
-  return ["| parameter | variable | here | why, or which values |", "| --- | --- | --- | --- |", ...rows, ""].join("\n");
+  return ["| parameter | variable | here | why, or which values |", "| --- | --- | --- | --- |", ...rows, ""].join(
+    "\n",
+  );
 }
 
 function errorCodesSection(): string {

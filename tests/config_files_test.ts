@@ -10,7 +10,9 @@ import { assertNoSecret, assertSafeConfig, password, tempFiles, throwsConfigErro
 async function home(files: Record<string, string | [string, number]>) {
   const plain = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, typeof v === "string" ? v : v[0]]));
   const tmp = await tempFiles(plain);
-  for (const [name, v] of Object.entries(files)) await Deno.chmod(`${tmp.dir}/${name}`, typeof v === "string" ? 0o600 : v[1]);
+  for (const [name, v] of Object.entries(files)) {
+    await Deno.chmod(`${tmp.dir}/${name}`, typeof v === "string" ? 0o600 : v[1]);
+  }
   return tmp;
 }
 
@@ -25,7 +27,8 @@ Deno.test("password file: libpq's matching rules (fields, *, escapes, comments, 
     "localhost:5432:*:*:local",
     "*:*:*:*:anything",
   ].join("\r\n");
-  const m = (host: string, port: number, dbname = "shop", user = "app") => matchPgpass(text, { host, port, dbname, user });
+  const m = (host: string, port: number, dbname = "shop", user = "app") =>
+    matchPgpass(text, { host, port, dbname, user });
   assert.deepEqual(m("db", 5433), { password: "port-5433", line: 4 });
   assert.deepEqual(m("db", 5432), { password: "p:w\\d", line: 5 });
   assert.equal(m("", 5432)?.password, "local", "no host matches localhost");
@@ -155,7 +158,10 @@ Deno.test("the default host: the socket in libpq's default directory when it exi
   assert.equal(tmp.host, "/tmp");
   const none = parseConfig({}, { env: {}, files: socket(undefined) });
   assert.equal(none.host, "localhost");
-  assert.equal(none.sources.host, "default (no Unix socket at /var/run/postgresql/.s.PGSQL.5432 or /tmp/.s.PGSQL.5432)");
+  assert.equal(
+    none.sources.host,
+    "default (no Unix socket at /var/run/postgresql/.s.PGSQL.5432 or /tmp/.s.PGSQL.5432)",
+  );
   const neon = parseConfig({ driver: "neon" }, { env: {}, files: socket("/tmp/.s.PGSQL.5432") });
   assert.equal(neon.host, "localhost", "only the postgres adapter dials sockets");
   assert.equal(parseConfig({ host: "db" }, { env: {}, files: socket("/tmp/.s.PGSQL.5432") }).host, "db");

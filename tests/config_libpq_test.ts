@@ -149,7 +149,10 @@ Deno.test("URLs: libpq's ssl=true is sslmode=require; other libraries' forms nam
   assert.equal(parseConfig("postgres://db/app?requiressl=1", { env: {} }).sslmode, "require");
   assert.equal(parseConfig("postgres://db/app?requiressl=0", { env: {} }).sslmode, "prefer");
   assert.equal(parseConfig("postgres://db/app", { env: { PGREQUIRESSL: "1" } }).sslmode, "require");
-  assert.equal(parseConfig("postgres://db/app", { env: { PGREQUIRESSL: "1", PGSSLMODE: "disable" } }).sslmode, "disable");
+  assert.equal(
+    parseConfig("postgres://db/app", { env: { PGREQUIRESSL: "1", PGSSLMODE: "disable" } }).sslmode,
+    "disable",
+  );
   const foreign: [string, string, RegExp][] = [
     ["ssl=1", "ssl", /libpq's equivalent is sslmode=require/],
     ["ssl=false", "ssl", /libpq's equivalent is sslmode=require/],
@@ -178,7 +181,11 @@ Deno.test("libpq parameters between them: hostaddr per host, TLS versions, direc
     ["host=a,b hostaddr=10.0.0.1", "hostaddr", /one address per host \(2\), found 1/],
     ["host=a hostaddr=db.example.com", "hostaddr", /expected an IP address, found "db.example.com"/],
     ["host=a ssl_min_protocol_version=TLSv1.3 ssl_max_protocol_version=TLSv1.2", "ssl_min_protocol_version", /at most/],
-    ["host=a sslnegotiation=direct", "sslnegotiation", /sslmode require, verify-ca or verify-full, found sslmode=prefer/],
+    [
+      "host=a sslnegotiation=direct",
+      "sslnegotiation",
+      /sslmode require, verify-ca or verify-full, found sslmode=prefer/,
+    ],
     ["host=a sslmode=disable channel_binding=require", "channel_binding", /sslmode=disable never uses TLS/],
     ["host=/run/pg driver=neon", "host", /needs driver postgres/],
   ];

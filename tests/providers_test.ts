@@ -22,17 +22,24 @@ const PW = "S3cret-Pw!provider";
 const PASTED: Pasted[] = [
   {
     provider: "Neon (direct)",
-    text: `postgresql://neondb_owner:${PW}@ep-cool-darkness-a1b2c3d4.us-east-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require`,
-    expect: { host: "ep-cool-darkness-a1b2c3d4.us-east-2.aws.neon.tech", sslmode: "require", channel_binding: "require" },
+    text:
+      `postgresql://neondb_owner:${PW}@ep-cool-darkness-a1b2c3d4.us-east-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require`,
+    expect: {
+      host: "ep-cool-darkness-a1b2c3d4.us-east-2.aws.neon.tech",
+      sslmode: "require",
+      channel_binding: "require",
+    },
   },
   {
     provider: "Neon (pooled)",
-    text: `postgresql://neondb_owner:${PW}@ep-cool-darkness-a1b2c3d4-pooler.us-east-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require`,
+    text:
+      `postgresql://neondb_owner:${PW}@ep-cool-darkness-a1b2c3d4-pooler.us-east-2.aws.neon.tech/neondb?sslmode=require&channel_binding=require`,
     expect: { host: "ep-cool-darkness-a1b2c3d4-pooler.us-east-2.aws.neon.tech", dbname: "neondb", port: 5432 },
   },
   {
     provider: "Neon (endpoint option, for clients without SNI)",
-    text: `postgresql://alex:${PW}@ep-cool-darkness-123456.us-east-2.aws.neon.tech/dbname?sslmode=require&options=endpoint%3Dep-cool-darkness-123456`,
+    text:
+      `postgresql://alex:${PW}@ep-cool-darkness-123456.us-east-2.aws.neon.tech/dbname?sslmode=require&options=endpoint%3Dep-cool-darkness-123456`,
     expect: { options: "endpoint=ep-cool-darkness-123456" },
   },
   {
@@ -57,22 +64,26 @@ const PASTED: Pasted[] = [
   },
   {
     provider: "Supabase (transaction pooler, for ORMs)",
-    text: `postgresql://postgres.abcdefghijklmnopqrst:${PW}@aws-1-eu-central-1.pooler.supabase.com:6543/postgres?pgbouncer=true`,
+    text:
+      `postgresql://postgres.abcdefghijklmnopqrst:${PW}@aws-1-eu-central-1.pooler.supabase.com:6543/postgres?pgbouncer=true`,
     expect: { pgbouncer: true, prepare: false, port: 6543 },
   },
   {
     provider: "Supabase (Prisma's string)",
-    text: `postgresql://postgres.abcdefghijklmnopqrst:${PW}@aws-0-us-east-1.pooler.supabase.com:6543/postgres?pgbouncer=true&connection_limit=1`,
+    text:
+      `postgresql://postgres.abcdefghijklmnopqrst:${PW}@aws-0-us-east-1.pooler.supabase.com:6543/postgres?pgbouncer=true&connection_limit=1`,
     error: { path: "database.postgres.connection_limit", message: /libpq's equivalent is pool_max/ },
   },
   {
     provider: "Amazon RDS (verify-full with the RDS bundle)",
-    text: `postgresql://dbadmin:${PW}@mydb.c9akciq32.us-east-1.rds.amazonaws.com:5432/postgres?sslmode=verify-full&sslrootcert=/opt/rds/global-bundle.pem`,
+    text:
+      `postgresql://dbadmin:${PW}@mydb.c9akciq32.us-east-1.rds.amazonaws.com:5432/postgres?sslmode=verify-full&sslrootcert=/opt/rds/global-bundle.pem`,
     expect: { sslmode: "verify-full", sslrootcert: "/opt/rds/global-bundle.pem" },
   },
   {
     provider: "Amazon Aurora (cluster and reader endpoints)",
-    text: `postgres://dbadmin:${PW}@mycluster.cluster-c9akciq32.eu-west-1.rds.amazonaws.com:5432,mycluster.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com:5432/app?target_session_attrs=read-write&sslmode=verify-full&sslrootcert=/certs/eu-west-1-bundle.pem`,
+    text:
+      `postgres://dbadmin:${PW}@mycluster.cluster-c9akciq32.eu-west-1.rds.amazonaws.com:5432,mycluster.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com:5432/app?target_session_attrs=read-write&sslmode=verify-full&sslrootcert=/certs/eu-west-1-bundle.pem`,
     expect: { target_session_attrs: "read-write", port: 5432 },
   },
   {
@@ -98,7 +109,8 @@ const PASTED: Pasted[] = [
   },
   {
     provider: "Azure (a password holding '@', unencoded)",
-    text: `postgresql://blogadmin:YourStr0ngP@ss!@shared-postgres.postgres.database.azure.com:5432/blogdb?sslmode=require`,
+    text:
+      `postgresql://blogadmin:YourStr0ngP@ss!@shared-postgres.postgres.database.azure.com:5432/blogdb?sslmode=require`,
     expect: { user: "blogadmin", host: "shared-postgres.postgres.database.azure.com", dbname: "blogdb" },
   },
   {
@@ -200,7 +212,10 @@ Deno.test("providers: strings pasted from their documentation configure what the
 Deno.test("providers: a transaction pooler the string does not mark is accepted once pgbouncer says either way", () => {
   const base = `postgresql://postgres.ref:${PW}@aws-0-us-east-1.pooler.supabase.com:6543/postgres`;
   assert.equal(parseConfig(`${base}?pgbouncer=false`, { env: {} }).pgbouncer, false, "an explicit choice stands");
-  assert.equal(parseConfig({ postgres: { host: "x.pooler.supabase.com", port: 6543, pooler: "transaction" } }, {
-    env: {},
-  }).pgbouncer, true);
+  assert.equal(
+    parseConfig({ postgres: { host: "x.pooler.supabase.com", port: 6543, pooler: "transaction" } }, {
+      env: {},
+    }).pgbouncer,
+    true,
+  );
 });
