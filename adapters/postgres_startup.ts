@@ -97,6 +97,11 @@ export async function startup(socket: Duplex, options: StartupOptions): Promise<
   try {
     socket.write(startupMessage(options.parameters));
     return await authenticate(socket, reader, options);
+  } catch (error) {
+    // Nobody else holds the socket yet: a refusal decided here (no password, no channel binding) would
+    // otherwise leave the server's backend waiting for authentication_timeout.
+    socket.destroy();
+    throw error;
   } finally {
     reader.stop();
   }

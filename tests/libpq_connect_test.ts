@@ -133,7 +133,15 @@ Deno.test("errors that tell the truth: no password, a wrong one, no database; th
   }
   const theirs = await psql(`host=127.0.0.1 port=${f.pg.port} dbname=postgres user=scramuser sslmode=disable`);
   assert.match(theirs.text, /no password supplied/);
+  // A refusal decided on our side closes the socket: no backend is left waiting for authentication_timeout.
+  assert.equal(await openSockets(f.pg.port), "");
 });
+
+/** Established TCP connections to `port`, as `ss` lists them (empty: none). */
+async function openSockets(port: number): Promise<string> {
+  const out = await new Deno.Command("ss", { args: ["-Htn", "state", "established", `( dport = :${port} )`] }).output();
+  return new TextDecoder().decode(out.stdout).trim();
+}
 
 Deno.test("errors that tell the truth: a pool whose password is wrong does not retry in the background", async () => {
   const f = await shared();
