@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { parseConfig } from "../src/config/parse.ts";
 import { LIBPQ_PARAMETERS } from "../src/config/libpq.ts";
 import { ConfigError } from "../src/errors.ts";
-import { assertSafeConfig, password, throwsConfigError } from "./_config_helpers.ts";
+import { assertSafeConfig, password, rejectsConfigError, throwsConfigError } from "./_config_helpers.ts";
 
 /** A value libpq would accept for each parameter, so a refusal is about the parameter, not its value. */
 const SAMPLE: Readonly<Record<string, string>> = {
@@ -246,4 +246,18 @@ Deno.test("PG* variables: every libpq variable fills its key; a refused one is r
     source: "PGKRBSRVNAME",
     message: /libpq parameter this library does not support/,
   });
+});
+
+Deno.test("the neon driver refuses what it cannot keep: channel_binding=require, require_auth", async () => {
+  const { createDriver } = await import("../adapters/neon.ts");
+  const neon = (query: string) => parseConfig(`postgres://app:pw@ep-x.neon.tech/db?driver=neon&${query}`, { env: {} });
+  await rejectsConfigError(createDriver(neon("sslmode=require&channel_binding=require")), {
+    path: "database.postgres.channel_binding",
+    message: /cannot be kept by the neon driver.*channel_binding=prefer/,
+  });
+  await rejectsConfigError(createDriver(neon("require_auth=scram-sha-256")), {
+    path: "database.postgres.require_auth",
+    message: /not enforced by the neon driver/,
+  });
+  assert.equal((await createDriver(neon("channel_binding=prefer&options=endpoint%3Dep-x"))).name, "neon");
 });
