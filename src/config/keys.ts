@@ -148,12 +148,12 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
   keepalives_interval: {
     group: "connection",
     unit: "ms",
-    description: "Accepted as in libpq; Deno's and Node's sockets keep the system's interval between probes.",
+    description: "Interval between keepalive probes: taken, not applied (libpq's rule where the system lacks it).",
     defaultText: "the system's",
   },
   keepalives_count: {
     group: "connection",
-    description: "Accepted as in libpq; Deno's and Node's sockets keep the system's count of probes.",
+    description: "Keepalive probes before the connection counts as dead: taken, not applied.",
     defaultText: "the system's",
   },
   tcp_user_timeout: {
