@@ -10,7 +10,8 @@
 
 import type { FileInfo, Platform } from "../contracts.ts";
 import type { ConfigIssue } from "../errors.ts";
-import type { Env } from "./interpolate.ts";
+/** The environment, as the configuration reads it (`HOME`, `PGSERVICEFILE`, `PGSYSCONFDIR`). */
+type Env = Readonly<Record<string, string | undefined>>;
 import { DEFAULT_SOCKET_DIRS, matchPgpass, pgpassModeProblem, type PgpassTarget } from "./pgpass.ts";
 import { serviceSection } from "./service_file.ts";
 
@@ -78,11 +79,11 @@ export interface PasswordLookup {
  */
 export interface LibpqFiles {
   /** The settings of service `name`: `PGSERVICEFILE` or `~/.pg_service.conf`, else `PGSYSCONFDIR/pg_service.conf`. */
-  service(name: string, env: Env): ServiceSettings;
+  service(name: string, env: Readonly<Record<string, string | undefined>>): ServiceSettings;
   /** The directory of the default Unix socket for `port`, if one exists, and what was looked for. */
   defaultSocket(port: number): { dir?: string; looked: string };
   /** The password file to read: `file` (from `passfile` / `PGPASSFILE`), else `~/.pgpass` (`$HOME` of `env`). */
-  passfile(file: string | undefined, env: Env): string | undefined;
+  passfile(file: string | undefined, env: Readonly<Record<string, string | undefined>>): string | undefined;
   /** The password `file` holds for `target`. */
   password(file: string, target: PgpassTarget): PasswordLookup;
 }
