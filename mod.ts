@@ -23,7 +23,7 @@
  */
 
 import { NODE_PLATFORM, NODE_RUNTIME } from "./adapters/runtime_node.ts";
-import { loadConfig as loadConfigOn, type LoadConfigOptions } from "./src/config/load.ts";
+import { loadConfig as loadConfigOn, type LoadConfigOptions, loadConfigSync } from "./src/config/load.ts";
 import { parseConfig as parseConfigOn, type ParseConfigOptions } from "./src/config/parse.ts";
 import type { DatabaseConfig } from "./src/config/types.ts";
 import {
@@ -42,9 +42,13 @@ export { DatabaseManager };
 
 /**
  * A PostgreSQL database on Deno or Node: a pool of connections, sessions,
- * health and events. Creating one does no I/O; the pool opens on first use.
- * Prefer {@linkcode getConnection}, which also proves the database answers.
- * `options.runtime` replaces {@linkcode NODE_RUNTIME}; `options.driver` the adapter.
+ * health and events. Creating one does no I/O beyond reading configuration
+ * files; the pool opens on first use. Prefer {@linkcode getConnection}, which
+ * also proves the database answers. Without a configuration it takes the
+ * application's, as {@linkcode loadConfig} does: `DATABASE_URL`,
+ * `$DEWEY_CONFIG` / `config/dewey.yaml`, `PG*`, libpq's service and password
+ * files, defaults. `options.runtime` replaces {@linkcode NODE_RUNTIME};
+ * `options.driver` the adapter.
  *
  * @example
  * ```ts ignore
@@ -55,9 +59,15 @@ export { DatabaseManager };
  * ```
  */
 export class DatabaseConnection extends DatabaseConnectionBase {
-  /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
-  constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
-    super(config, { ...options, runtime: options.runtime ?? NODE_RUNTIME });
+  /**
+   * Validates `config` (a parsed config, an object, a URL or a keyword/value string, or nothing for the
+   * application's configuration) without connecting. Throws `ConfigError`.
+   */
+  constructor(config?: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
+    super(config ?? loadConfigSync(undefined, applicationConfig(options)), {
+      ...options,
+      runtime: options.runtime ?? NODE_RUNTIME,
+    });
   }
 }
 
@@ -66,7 +76,8 @@ export class DatabaseConnection extends DatabaseConnectionBase {
  * trip), failing fast with `DatabaseConnectionError` (unreachable host, wrong
  * password, TLS failure) or `ConfigError` (invalid configuration). Without a
  * configuration, it is {@linkcode loadConfig}'s: `DATABASE_URL`,
- * `$DEWEY_CONFIG` / `config/dewey.yaml`, `PG*` and defaults.
+ * `$DEWEY_CONFIG` / `config/dewey.yaml`, `PG*`, libpq's service and password
+ * files, defaults.
  *
  * @example
  * ```ts ignore
@@ -80,7 +91,14 @@ export async function getConnection(
   config?: ConnectionConfig,
   options?: DatabaseConnectionOptions,
 ): Promise<DatabaseConnection> {
-  return await validated(new DatabaseConnection(config ?? await loadConfig(undefined, { env: options?.env }), options));
+  const loaded = config ?? await loadConfigOn(undefined, applicationConfig(options ?? {}));
+  return await validated(new DatabaseConnection(loaded, options));
+}
+
+/** How the application's configuration is loaded for `options`: its runtime's files, its environment. */
+function applicationConfig(options: DatabaseConnectionOptions): LoadConfigOptions {
+  const runtime = options.runtime ?? NODE_RUNTIME;
+  return { env: options.env, platform: runtime.platform, files: runtime.libpqFiles };
 }
 
 /**
@@ -99,7 +117,11 @@ export function loadConfig(
   source?: string | Readonly<Record<string, unknown>>,
   options: LoadConfigOptions = {},
 ): Promise<DatabaseConfig> {
-  return loadConfigOn(source, { ...options, platform: options.platform ?? NODE_PLATFORM });
+  return loadConfigOn(source, {
+    ...options,
+    platform: options.platform ?? NODE_PLATFORM,
+    files: options.files ?? (options.platform ? undefined : NODE_RUNTIME.libpqFiles),
+  });
 }
 
 /**
@@ -118,7 +140,11 @@ export function parseConfig(
   input: string | Readonly<Record<string, unknown>>,
   options: ParseConfigOptions = {},
 ): DatabaseConfig {
-  return parseConfigOn(input, { ...options, env: options.env ?? NODE_PLATFORM.env?.() ?? {} });
+  return parseConfigOn(input, {
+    ...options,
+    env: options.env ?? NODE_PLATFORM.env?.() ?? {},
+    files: options.files ?? NODE_RUNTIME.libpqFiles,
+  });
 }
 
 /**
@@ -133,5 +159,5 @@ export function parseConfig(
  */
 export const dbManager: DatabaseManager = new DatabaseManager({
   create: (config, options) => new DatabaseConnection(config, options),
-  load: () => loadConfig(),
+  load: () => loadConfigOn(undefined, applicationConfig({})),
 });

@@ -23,7 +23,7 @@ import { raceAbort } from "../src/abort.ts";
 import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
-import { DatabaseConnectionError } from "../src/errors.ts";
+import { ConfigError, type ConfigIssue, DatabaseConnectionError } from "../src/errors.ts";
 import { CancelGate } from "./cancel_gate.ts";
 import { fromServerError, missingPackage, OID, shapeResult } from "./kit.ts";
 import { type NeonSocketSettings, neonSocketSettings, sendCancel } from "./neon_socket.ts";
@@ -52,6 +52,7 @@ export interface NeonDriverOptions {
  * ```
  */
 export async function createDriver(config: DatabaseConfig, options: NeonDriverOptions = {}): Promise<Driver> {
+  refuseAuthRules(config);
   const settings = neonSocketSettings(config, options.webSocketConstructor);
   const neon = await import("@neondatabase/serverless").catch(missingPackage(config, "@neondatabase/serverless"));
   const driver: NeonDriver = { Client: neon.Client, parsers: parsersOf(neon.types) };
@@ -62,6 +63,30 @@ export async function createDriver(config: DatabaseConfig, options: NeonDriverOp
     remote: true,
     connect: (request) => connectClient(request, settings, driver),
   };
+}
+
+/**
+ * libpq's rules on authentication need the adapter to authenticate itself, which the Neon driver does on its own:
+ * asking for them here would be a promise it cannot keep.
+ */
+function refuseAuthRules(config: DatabaseConfig): void {
+  const issues: ConfigIssue[] = [];
+  if (config.channel_binding === "require") {
+    issues.push({
+      path: "database.postgres.channel_binding",
+      message: "require cannot be kept by the neon driver: it reaches PostgreSQL over a WebSocket, whose TLS SCRAM " +
+        "cannot bind to; write channel_binding=prefer (the WebSocket is still TLS), or use driver postgres",
+      source: config.sources.channel_binding,
+    });
+  }
+  if (config.require_auth !== undefined) {
+    issues.push({
+      path: "database.postgres.require_auth",
+      message: "is not enforced by the neon driver, which authenticates on its own; use driver postgres",
+      source: config.sources.require_auth,
+    });
+  }
+  if (issues.length) throw new ConfigError(issues);
 }
 
 type PgClient = InstanceType<typeof Client> & {
@@ -102,8 +127,9 @@ async function connectClient(
     port,
     user: config.user,
     database: config.dbname,
-    password: config.password?.reveal(),
+    password: (request.password ?? config.password)?.reveal(),
     application_name: config.application_name,
+    ...(config.options !== undefined ? { options: config.options } : {}),
     ...(config.statement_timeout !== undefined ? { statement_timeout: config.statement_timeout } : {}),
     ssl: false,
     types: parsers,

@@ -12,17 +12,19 @@
  * @module
  */
 
+import type { Duplex } from "node:stream";
 import postgres from "postgres";
 import { raceAbort } from "../src/abort.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
-import { DatabaseConnectionError } from "../src/errors.ts";
+import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
 import { CancelGate } from "./cancel_gate.ts";
 import { DeathWatch, type Ticket } from "./postgres_unsent.ts";
 import { fromServerError, linkError, OID, plainBytes, shapeResult } from "./kit.ts";
 import { parseArray, serializeArray } from "./pg_array.ts";
 import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
 import { openSocket, type SocketFactory } from "./postgres_socket.ts";
+import { handOver, startup as authenticate } from "./postgres_startup.ts";
 
 export type { SocketFactory, SocketRequest } from "./postgres_socket.ts";
 import { connectWithTls, prepareTls, securedSockets, type TlsAttempt, type TlsEvent } from "./postgres_tls.ts";
@@ -150,6 +152,8 @@ async function connectOnce(
 ): Promise<DriverConnection> {
   const { config, host, port, signal, onClose } = request;
   signal.throwIfAborted();
+  const password = (request.password ?? config.password)?.reveal();
+  const parameters = startupParameters(config);
   let state: "starting" | "open" | "closed" = "starting";
   let sockets = 0;
   let raw: { bytesWritten?: number } | undefined;
@@ -163,7 +167,7 @@ async function connectOnce(
     port,
     database: config.dbname,
     user: config.user,
-    pass: config.password?.reveal() ?? "",
+    pass: password ?? "",
     max: 1,
     ssl: attempt.ssl as never,
     prepare: config.prepare,
@@ -175,10 +179,7 @@ async function connectOnce(
     // unhandled rejection postgres.js's own fetch raises when a connection dies during it
 
     onnotice: () => {},
-    connection: {
-      application_name: config.application_name,
-      ...(config.statement_timeout !== undefined ? { statement_timeout: String(config.statement_timeout) } : {}),
-    },
+    connection: Object.fromEntries(Object.entries(parameters).filter(([k]) => !POSTGRES_JS_OWN.has(k))),
     onclose: () => {
       const was = state;
       state = "closed";
@@ -204,12 +205,28 @@ async function connectOnce(
             throw error;
           }
           sockets++;
-          const made = socket({
+          const dialled = socket({
             host,
             port,
+            address: request.address,
             signal,
             keepalives: config.keepalives,
             keepalivesIdle: config.keepalives_idle,
+          });
+          // The session's socket: authenticated here (libpq's channel_binding, require_auth, a missing password),
+          // then handed to postgres.js. Later sockets carry cancel requests.
+          const made = sockets > 1 ? dialled : dialled.then(async (s) => {
+            const rest = await authenticate(s as Duplex, {
+              parameters,
+              password,
+              passwordSource: request.password ? undefined : config.sources.password,
+              channelBinding: config.channel_binding,
+              requireAuth: config.require_auth,
+              target: `${host}:${port}`,
+              signal,
+            });
+            handOver(s as Duplex, rest);
+            return s;
           });
           // The first socket carries the session (later ones are cancel requests): its byte count tells what was sent.
           if (sockets === 1) {
@@ -490,9 +507,32 @@ function settingMs(text: string | null | undefined): number | undefined {
   return Number(m[1]) * { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"]!;
 }
 
+/** Startup parameters postgres.js writes itself (from `user`, `database`); the rest go in its `connection`. */
+const POSTGRES_JS_OWN = new Set(["user", "database", "client_encoding"]);
+
+/**
+ * The startup parameters of a connection, as libpq sends them: user, database, `client_encoding`,
+ * `application_name`, `options` (`-c name=value` server settings), and `statement_timeout`.
+ *
+ * @example
+ * ```ts ignore
+ * startupParameters(config); // { user: "app", database: "shop", client_encoding: "UTF8", application_name: "dewey" }
+ * ```
+ */
+export function startupParameters(config: DatabaseConfig): Record<string, string> {
+  return {
+    user: config.user,
+    database: config.dbname,
+    client_encoding: config.client_encoding,
+    application_name: config.application_name,
+    ...(config.options !== undefined ? { options: config.options } : {}),
+    ...(config.statement_timeout !== undefined ? { statement_timeout: String(config.statement_timeout) } : {}),
+  };
+}
+
 /** Maps a postgres.js error to a `QueryError` or a `DatabaseConnectionError`. */
 function mapError(error: unknown, reachedServer: boolean): unknown {
-  if (error instanceof DatabaseConnectionError) return error;
+  if (error instanceof DatabaseConnectionError || error instanceof QueryError) return error;
   const server = fromServerError(error, reachedServer);
   if (server) return server;
   const code = (error as { code?: unknown })?.code;

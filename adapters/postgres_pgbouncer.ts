@@ -18,7 +18,7 @@ import { ConfigError } from "../src/errors.ts";
 
 /**
  * Throws a `ConfigError` when `config` asks for a startup parameter PgBouncer
- * would reject (today: `statement_timeout` with `pgbouncer` on).
+ * would reject: `statement_timeout`, or server settings in `options`, with `pgbouncer` on.
  *
  * @example
  * ```ts
@@ -28,6 +28,16 @@ import { ConfigError } from "../src/errors.ts";
  * ```
  */
 export function checkPgBouncerStartup(config: DatabaseConfig): void {
+  // Server settings in `options` (-c name=value, --name=value); other options (Neon's endpoint=...) are the proxy's.
+  if (config.pgbouncer && config.options !== undefined && /(^|\s)(-c\s*\S|--\w)/.test(config.options)) {
+    throw new ConfigError([{
+      path: "database.postgres.options",
+      message:
+        `sets server settings at startup, which PgBouncer rejects (pgbouncer is on, ${config.sources.pgbouncer}); ` +
+        `set them on the role instead (ALTER ROLE app SET search_path = app)`,
+      source: config.sources.options,
+    }]);
+  }
   if (!config.pgbouncer || config.statement_timeout === undefined) return;
   throw new ConfigError([{
     path: "database.postgres.statement_timeout",

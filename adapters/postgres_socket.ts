@@ -15,6 +15,8 @@ export interface SocketRequest {
   host: string;
   /** Port to dial. */
   port: number;
+  /** libpq's `hostaddr`: the IP address to dial instead of resolving `host`. */
+  address?: string;
   /** Aborts the dial. */
   signal: AbortSignal;
   /** Turn TCP keepalives on. */
@@ -90,6 +92,6 @@ export function openSocket(request: SocketRequest): Promise<net.Socket> {
     socket.once("error", onError);
     signal.addEventListener("abort", onAbort, { once: true });
     if (path) socket.connect({ path });
-    else socket.connect(port, host);
+    else socket.connect(port, request.address ?? host);
   });
 }

@@ -20,7 +20,13 @@ import type { ConnectRequest } from "../src/contracts.ts";
 import type { ErrorCode } from "../src/error_codes.ts";
 import { ConfigError, DatabaseConnectionError, QueryError } from "../src/errors.ts";
 import type { SocketFactory } from "./postgres_socket.ts";
-import { explainTlsError, type Negotiated, negotiateTls, type TlsNegotiation } from "./tls_negotiate.ts";
+import {
+  explainTlsError,
+  type Negotiated,
+  type NegotiateOptions,
+  negotiateTls,
+  type TlsNegotiation,
+} from "./tls_negotiate.ts";
 import { loadTlsMaterial, type TlsMaterial } from "./tls_material.ts";
 
 /** The TLS side of one driver: the effective sslmode and the material, checked once. */
@@ -33,6 +39,8 @@ export interface TlsPolicy {
   readonly ownSocket: boolean;
   /** Told of each attempt, negotiation and fallback (see {@linkcode TlsEvent}). */
   readonly observe?: (event: TlsEvent) => void;
+  /** SNI, protocol versions and direct negotiation, from the configuration. */
+  readonly handshake: Pick<NegotiateOptions, "sni" | "minVersion" | "maxVersion" | "direct">;
 }
 
 /**
@@ -135,6 +143,13 @@ export async function prepareTls(
     // postgres.js negotiates by itself there: it can neither verify a chain nor present a certificate as asked.
     const unsupported = sslmode === "verify-ca" || sslmode === "verify-full"
       ? issue("sslmode", `${sslmode} needs the postgres adapter's own sockets (Deno, Node); not available here`)
+      : config.sslnegotiation === "direct"
+      ? issue("sslnegotiation", "direct needs the postgres adapter's own sockets (Deno, Node); not available here")
+      : config.channel_binding === "require"
+      ? issue(
+        "channel_binding",
+        "require needs the postgres adapter's own sockets (Deno, Node), where it authenticates; not available here",
+      )
       : config.sslrootcert !== undefined
       ? issue("sslrootcert", "needs the postgres adapter's own sockets (Deno, Node); not available here")
       : config.sslcert !== undefined || config.sslkey !== undefined
@@ -144,7 +159,13 @@ export async function prepareTls(
   }
   // sslmode=disable never reads them, as libpq.
   const material = sslmode === "disable" ? {} : await loadTlsMaterial(config);
-  return { sslmode, material, ownSocket: options.ownSocket, observe: options.observe };
+  const handshake = {
+    sni: config.sslsni,
+    minVersion: config.ssl_min_protocol_version,
+    maxVersion: config.ssl_max_protocol_version,
+    direct: config.sslnegotiation === "direct",
+  };
+  return { sslmode, material, ownSocket: options.ownSocket, observe: options.observe, handshake };
 }
 
 /**
@@ -290,6 +311,7 @@ function tlsAttempt(policy: TlsPolicy, requireTls: boolean, retryOn: (error: unk
     retryOn,
     secure: async (socket, { host, port, signal }) => {
       const result = await negotiateTls(socket, {
+        ...policy.handshake,
         host,
         port,
         sslmode,

@@ -15,13 +15,40 @@
  */
 
 import { AsyncLocalStorage } from "node:async_hooks";
+import { readFileSync, statSync } from "node:fs";
 import process from "node:process";
-import type { Platform } from "../src/contracts.ts";
+import { libpqFiles } from "../src/config/libpq_files.ts";
+import type { FileInfo, Platform } from "../src/contracts.ts";
 import type { Runtime } from "../src/runtime.ts";
 
 const deno = (globalThis as {
-  Deno?: { unrefTimer?: (id: number) => void; env?: { toObject(): Record<string, string> } };
+  Deno?: {
+    unrefTimer?: (id: number) => void;
+    env?: { toObject(): Record<string, string> };
+    permissions?: { querySync?(d: { name: "read"; path: string }): { state: string } };
+  };
 }).Deno;
+
+/** Whether `path` may be read without a permission prompt (Deno); always on Node. */
+function mayRead(path: string): boolean {
+  try {
+    const state = deno?.permissions?.querySync?.({ name: "read", path }).state;
+    return state === undefined || state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+function fileInfo(path: string): FileInfo | undefined {
+  if (!mayRead(path)) return undefined;
+  try {
+    const s = statSync(path);
+    const kind = s.isFile() ? "file" : s.isDirectory() ? "directory" : s.isSocket() ? "socket" : "other";
+    return { kind, mode: s.mode & 0o7777 };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Deno's and Node's host services.
@@ -45,6 +72,8 @@ export const NODE_PLATFORM: Platform = Object.freeze({
   // node:fs/promises only when a config file is read: loading it shows in the cold start.
   readTextFile: async (path: string) => (await import("node:fs/promises")).readFile(path, "utf8"),
   fileExists: async (path: string) => (await import("node:fs/promises")).access(path).then(() => true, () => false),
+  readTextFileSync: (path: string) => readFileSync(path, "utf8"),
+  statSync: fileInfo,
   createScope: <T>() => new AsyncLocalStorage<T>(),
   unrefTimer: (handle: unknown) => {
     if (typeof handle === "number") deno?.unrefTimer?.(handle);
@@ -67,6 +96,7 @@ export const NODE_RUNTIME: Runtime = Object.freeze({
     pglite: async () => (await import("./pglite.ts")).createDriver,
     neon: async () => (await import("./neon.ts")).createDriver,
   }),
+  libpqFiles: libpqFiles(NODE_PLATFORM),
   hostList: async () => (await import("../src/connect_hosts.ts")).hostListConnector,
   replicas: async () => (await import("../src/replicas.ts")).replicaRouter,
 });

@@ -11,6 +11,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { DatabaseConfig } from "../src/config/types.ts";
 import { ConfigError, type ConfigIssue } from "../src/errors.ts";
 import { Secret } from "../src/redact.ts";
+import { parseCrl, type RevocationList } from "./crl.ts";
 
 /** What `sslrootcert`, `sslcert`, `sslkey` and `sslpassword` resolved to, ready for `tls.connect`. */
 export interface TlsMaterial {
@@ -22,11 +23,14 @@ export interface TlsMaterial {
   readonly key?: Secret;
   /** Subject of the client certificate, for messages. */
   readonly certSubject?: string;
+  /** Certificate revocation lists from `sslcrl` and `sslcrldir`, parsed. */
+  readonly crl?: readonly RevocationList[];
 }
 
 const PATH = "database.postgres";
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 const KEY_BLOCK = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/;
+const CRL_BLOCK = /-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----/g;
 
 /**
  * Reads and checks the TLS material `config` names. Throws one `ConfigError` listing every problem:
@@ -51,10 +55,22 @@ export async function loadTlsMaterial(config: DatabaseConfig): Promise<TlsMateri
     if (text !== undefined) ca = parseCertificates("sslrootcert", text, issue)?.map((c) => c.toString());
   }
 
+  const crl: RevocationList[] = [];
+  if (config.sslcrl !== undefined) {
+    const text = await readPem("sslcrl", config.sslcrl, issue);
+    if (text !== undefined) crl.push(...parseCrls("sslcrl", crlBlocks("sslcrl", text, issue), issue));
+  }
+  if (config.sslcrldir !== undefined) {
+    crl.push(...parseCrls("sslcrldir", await readCrlDir(config.sslcrldir, issue), issue));
+  }
+
+  // sslcertmode=disable: the client certificate is never presented, so never read, as in libpq.
+  const certificate = config.sslcertmode === "disable" ? undefined : config.sslcert;
+  const privateKey = config.sslcertmode === "disable" ? undefined : config.sslkey;
   let cert: string | undefined;
   let leaf: X509Certificate | undefined;
-  if (config.sslcert !== undefined) {
-    const text = await readPem("sslcert", config.sslcert, issue);
+  if (certificate !== undefined) {
+    const text = await readPem("sslcert", certificate, issue);
     const chain = text === undefined ? undefined : parseCertificates("sslcert", text, issue);
     if (chain) {
       leaf = chain[0];
@@ -63,15 +79,15 @@ export async function loadTlsMaterial(config: DatabaseConfig): Promise<TlsMateri
   }
 
   let key: KeyObject | undefined;
-  if (config.sslkey !== undefined) {
-    const text = await readPem("sslkey", config.sslkey.reveal(), issue, true);
+  if (privateKey !== undefined) {
+    const text = await readPem("sslkey", privateKey.reveal(), issue, true);
     if (text !== undefined) key = parseKey(text, config.sslpassword, issue);
   }
 
-  if (config.sslcert !== undefined && config.sslkey === undefined) {
+  if (certificate !== undefined && privateKey === undefined) {
     issue("sslkey", "is required with sslcert (the client certificate's private key: a file path or PEM)");
   }
-  if (config.sslkey !== undefined && config.sslcert === undefined) {
+  if (privateKey !== undefined && certificate === undefined) {
     issue("sslcert", "is required with sslkey (the client certificate: a file path or PEM)");
   }
   if (leaf && key && !leaf.checkPrivateKey(key)) {
@@ -83,7 +99,46 @@ export async function loadTlsMaterial(config: DatabaseConfig): Promise<TlsMateri
     cert,
     key: key ? new Secret(key.export({ type: "pkcs8", format: "pem" }) as string) : undefined,
     certSubject: leaf?.subject.replaceAll("\n", ", "),
+    crl: crl.length ? crl : undefined,
   };
+}
+
+function parseCrls(key: string, blocks: string[], issue: (key: string, message: string) => void): RevocationList[] {
+  const out: RevocationList[] = [];
+  for (const [i, block] of blocks.entries()) {
+    try {
+      out.push(parseCrl(block));
+    } catch {
+      issue(key, `revocation list ${i + 1} of ${blocks.length} does not parse`);
+    }
+  }
+  return out;
+}
+
+function crlBlocks(key: string, text: string, issue: (key: string, message: string) => void): string[] {
+  const blocks = text.match(CRL_BLOCK) ?? [];
+  if (blocks.length === 0) issue(key, "holds no PEM revocation list (expected -----BEGIN X509 CRL-----)");
+  return blocks;
+}
+
+/** Every PEM revocation list in the files of `dir` (libpq reads OpenSSL's hashed names; any name is taken here). */
+async function readCrlDir(dir: string, issue: (key: string, message: string) => void): Promise<string[]> {
+  try {
+    const fs = await import("node:fs/promises");
+    const out: string[] = [];
+    for (const name of (await fs.readdir(dir)).sort()) {
+      const text = await fs.readFile(`${dir}/${name}`, "utf8").catch(() => "");
+      out.push(...(text.match(CRL_BLOCK) ?? []));
+    }
+    if (out.length === 0) issue("sslcrldir", `directory ${JSON.stringify(dir)} holds no PEM revocation list`);
+    return out;
+  } catch (error) {
+    issue(
+      "sslcrldir",
+      `directory ${JSON.stringify(dir)} cannot be read: ${(error as { code?: string })?.code ?? error}`,
+    );
+    return [];
+  }
 }
 
 /** Inline PEM as is, else the file it names. `secret`: the value is a secret, so the path is not printed either. */

@@ -14,7 +14,11 @@ import type { Duplex } from "node:stream";
 import type { SslMode } from "../src/config/types.ts";
 import type { ErrorCode } from "../src/error_codes.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
+import { revocationProblem } from "./crl.ts";
+import { anchors, chainOf, describePeer, explainChain, type PeerCertificate, subjectOf } from "./tls_peer.ts";
 import type { TlsMaterial } from "./tls_material.ts";
+
+export type { PeerCertificate } from "./tls_peer.ts";
 
 /** What TLS negotiated; `null` for a plaintext connection. */
 export type Negotiated = { readonly protocol?: string; readonly cipher?: string } | null;
@@ -35,6 +39,14 @@ export interface NegotiateOptions {
   verifyHost: boolean;
   /** Fail when the server answers `N` (ssl=off) instead of going on in plaintext. */
   requireTls: boolean;
+  /** libpq's `sslsni`: send the host name (never an IP address) as the TLS servername. */
+  sni?: boolean;
+  /** Oldest TLS version accepted (libpq's default TLSv1.2). */
+  minVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+  /** Newest TLS version offered. */
+  maxVersion?: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+  /** `sslnegotiation=direct`: the TLS handshake at once, with ALPN `postgresql`, no SSLRequest (PostgreSQL 17). */
+  direct?: boolean;
   /** Aborts the negotiation (connect_timeout, pool closing). */
   signal: AbortSignal;
   /** Told of any error on the TLS socket after the handshake (an alert about our client certificate...). */
@@ -49,30 +61,6 @@ export interface NegotiatedSocket {
   socket: Duplex;
   /** Protocol and cipher, or `null` for plaintext. */
   tls: Negotiated;
-}
-
-/**
- * The server's certificate as the negotiation received it.
- *
- * @example
- * ```ts
- * import type { PeerCertificate } from "./tls_negotiate.ts";
- * const cert: PeerCertificate = { subject: "CN=db.example.com", issuer: "CN=Example CA", names: ["db.example.com"] };
- * ```
- */
-export interface PeerCertificate {
-  /** Distinguished name, `CN=db.example.com, O=Example`. */
-  subject?: string;
-  /** The issuer's distinguished name. */
-  issuer?: string;
-  /** The names and addresses in its subjectAltName. */
-  names: string[];
-  /** Start of validity, ISO 8601. */
-  validFrom?: string;
-  /** End of validity, ISO 8601. */
-  validTo?: string;
-  /** SHA-256 fingerprint, `AB:CD:...`. */
-  fingerprint256?: string;
 }
 
 /**
@@ -169,6 +157,7 @@ async function negotiate(socket: Duplex, options: NegotiateOptions, seen: TlsNeg
     return tlsError(code, `${target}: ${message}`);
   };
 
+  if (options.direct) return await secure(socket, options, seen, target);
   const answer = await firstChunk(socket, signal, () => socket.write(SSL_REQUEST), target);
   seen.answer = answer[0] === 0x4e ? "N" : answer[0] === 0x53 ? "S" : "other";
   if (seen.answer === "N") {
@@ -184,10 +173,32 @@ async function negotiate(socket: Duplex, options: NegotiateOptions, seen: TlsNeg
   }
   // Bytes after 'S' arrived unencrypted before the handshake: possibly injected (CVE-2021-23222).
   if (answer.length > 1) throw fail("SSL_HANDSHAKE_FAILED", "server sent unencrypted data after accepting TLS");
+  return await secure(socket, options, seen, target);
+}
 
+/** The TLS handshake on `socket` and the checks `options` ask for. */
+async function secure(
+  socket: Duplex,
+  options: NegotiateOptions,
+  seen: TlsNegotiation,
+  target: string,
+): Promise<NegotiatedSocket> {
+  const { host, sslmode, material } = options;
+  const fail = (code: ErrorCode, message: string) => {
+    socket.destroy();
+    return tlsError(code, `${target}: ${message}`);
+  };
   const secured = await handshake(socket, options, target);
+  if (options.direct && secured.alpnProtocol !== "postgresql") {
+    secured.destroy();
+    throw fail(
+      "SSL_HANDSHAKE_FAILED",
+      'sslnegotiation=direct: the server did not select ALPN protocol "postgresql" (it is older than PostgreSQL 17, ' +
+        "or a proxy that does not speak PostgreSQL's direct TLS)",
+    );
+  }
   socket.on("error", () => {}); // the TLS socket reports it too
-  const peer = secured.getPeerCertificate();
+  const peer = secured.getPeerCertificate(true);
   seen.protocol = secured.getProtocol() ?? undefined;
   seen.cipher = secured.getCipher()?.name;
   seen.certificate = describePeer(peer);
@@ -205,6 +216,20 @@ async function negotiate(socket: Duplex, options: NegotiateOptions, seen: TlsNeg
         `server certificate not trusted (sslmode=${sslmode}): ${explainChain(reason)} ` +
           `(subject ${subjectOf(peer)}, issued by ${peer?.issuer?.CN ?? "unknown issuer"}; checked against ${roots}; ` +
           `${reason})`,
+      );
+    }
+    // Revocation, checked here: Deno's TLS takes no CRL.
+    const revoked = material.crl?.length
+      ? revocationProblem(chainOf(peer), material.crl, anchors(material))
+      : undefined;
+    if (revoked) {
+      seen.chain = "failed";
+      seen.chainError = revoked;
+      secured.destroy();
+      throw fail(
+        "SSL_CERT_UNTRUSTED",
+        `server certificate not trusted (sslmode=${sslmode}): ${explainChain(revoked)} (subject ${subjectOf(peer)}; ` +
+          `${revoked})`,
       );
     }
     seen.chain = "verified";
@@ -293,11 +318,13 @@ function handshake(socket: Duplex, options: NegotiateOptions, target: string): P
     const secured = tls.connect({
       socket,
       // SNI for names only: an IP address is no valid servername.
-      ...(isIP(host) ? {} : { servername: host }),
+      ...(isIP(host) || options.sni === false ? {} : { servername: host }),
       // We judge the chain and the identity ourselves after the handshake, to say which check failed.
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
-      minVersion: "TLSv1.2", // libpq's default ssl_min_protocol_version
+      minVersion: options.minVersion ?? "TLSv1.2", // libpq's default ssl_min_protocol_version
+      ...(options.maxVersion ? { maxVersion: options.maxVersion } : {}),
+      ...(options.direct ? { ALPNProtocols: ["postgresql"] } : {}),
       ...(Array.isArray(material.ca) ? { ca: [...material.ca] } : {}),
       ...(material.cert && material.key ? { cert: material.cert, key: material.key.reveal() } : {}),
     });
@@ -385,50 +412,4 @@ function firstChunk(socket: Duplex, signal: AbortSignal, send: () => void, targe
     signal.addEventListener("abort", onAbort, { once: true });
     send();
   });
-}
-
-function explainChain(reason: string): string {
-  switch (reason) {
-    case "SELF_SIGNED_CERT_IN_CHAIN":
-    case "DEPTH_ZERO_SELF_SIGNED_CERT":
-    case "UNABLE_TO_GET_ISSUER_CERT":
-    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
-    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
-      return "it is not signed by a trusted root (wrong CA?)";
-    case "CERT_HAS_EXPIRED":
-      return "it has expired";
-    case "CERT_NOT_YET_VALID":
-      return "it is not valid yet";
-    default:
-      return "the chain does not verify";
-  }
-}
-
-/** The certificate's subject, issuer, names, validity and fingerprint, as text. */
-function describePeer(peer: tls.PeerCertificate | undefined): PeerCertificate | undefined {
-  if (!peer || Object.keys(peer).length === 0) return undefined;
-  const date = (text: string | undefined) => {
-    const d = text ? new Date(text) : undefined;
-    return d && !Number.isNaN(d.getTime()) ? d.toISOString() : undefined;
-  };
-  return {
-    subject: distinguishedName(peer.subject),
-    issuer: distinguishedName(peer.issuer),
-    names: (peer.subjectaltname ?? "").split(",").map((n) => n.trim().replace(/^(DNS|IP Address):/, ""))
-      .filter(Boolean),
-    validFrom: date(peer.valid_from),
-    validTo: date(peer.valid_to),
-    fingerprint256: peer.fingerprint256 || undefined,
-  };
-}
-
-/** `CN=localhost, O=Example`; `undefined` for an empty name. */
-function distinguishedName(name: object | undefined): string | undefined {
-  const parts = Object.entries(name ?? {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join("+") : v}`);
-  return parts.length ? parts.join(", ") : undefined;
-}
-
-function subjectOf(peer: tls.PeerCertificate | undefined): string {
-  const cn = peer?.subject?.CN;
-  return cn ? `CN=${Array.isArray(cn) ? cn.join(",") : cn}` : "unknown";
 }

@@ -250,6 +250,31 @@ const BY_CODE: { readonly [C in ErrorCode]: Adviser } = {
     cause: `the WebSocket proxy in front of the database did not answer: ${message}`,
     fix: `start the proxy (deno task wsproxy locally) or correct ws_proxy (${src("ws_proxy")})`,
   }),
+  PASSWORD_MISSING: (_, { config }) => ({
+    cause: `the server asks user ${config.user} for a password and none is configured` +
+      (config.sources.password ? ` (${config.sources.password})` : ""),
+    fix: "set password (for example password: ${DB_PASSWORD} in the config file, or PGPASSWORD), or add a line " +
+      "host:port:database:user:password to the password file (~/.pgpass, mode 0600)",
+  }),
+  CHANNEL_BINDING: ({ message }, { config, src }) => ({
+    cause: `channel_binding=require (${src("channel_binding")}), and ${
+      /SSL not in use|non-SSL/.test(message)
+        ? "the connection does not use TLS"
+        : /did not offer/.test(message)
+        ? "the server does not offer SCRAM-SHA-256-PLUS (its password verifier is not SCRAM, or TLS is off)"
+        : "the server authenticated without SCRAM (trust, md5, password or cert in pg_hba.conf)"
+    }`,
+    fix: `use sslmode=require or stronger and scram-sha-256 in pg_hba.conf (the role's password stored as SCRAM), ` +
+      `or set channel_binding=prefer (now ${config.channel_binding})`,
+  }),
+  AUTH_METHOD_REFUSED: ({ message }, { src }) => ({
+    cause: `${message}: require_auth (${src("require_auth")}) does not allow what the server asks for`,
+    fix: "change require_auth, or the method in the server's pg_hba.conf",
+  }),
+  AUTH_UNSUPPORTED: ({ message }) => ({
+    cause: `the server asks for an authentication method this library does not implement: ${message}`,
+    fix: "use scram-sha-256 (or md5, password) in the server's pg_hba.conf for this client",
+  }),
   TARGET_SESSION_ATTRS: ({ message }, { src, config }) => ({
     cause: `${message}: target_session_attrs=${config.target_session_attrs} skips it`,
     fix: `list a server that matches, or change target_session_attrs (${src("target_session_attrs")})`,

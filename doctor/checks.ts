@@ -85,12 +85,22 @@ export function riskWarnings(config: DatabaseConfig): Finding[] {
     });
   }
   const pw = src.password;
-  if (config.password && pw && /^[^\s()]+:\d+$/.test(pw)) {
+  const fromPassfile = config.passfile !== undefined && pw?.startsWith(`${config.passfile}:`);
+  if (config.password && pw && /^[^\s()]+:\d+$/.test(pw) && !fromPassfile) {
     found.push({
       level: "warn",
       key: "password",
       message: `the password is written into ${pw.replace(/:\d+$/, "")} (${pw})`,
       fix: "read it from the environment instead: password: ${DB_PASSWORD}",
+    });
+  }
+  for (const key of ["keepalives_interval", "keepalives_count", "tcp_user_timeout"] as const) {
+    if (config[key] === undefined) continue;
+    found.push({
+      level: "info",
+      key,
+      message: `${key} (${src[key]}) is accepted as libpq does where the system lacks it: Deno's and Node's ` +
+        "sockets cannot set it, so the system's value applies",
     });
   }
   return found;

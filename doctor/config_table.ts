@@ -39,5 +39,11 @@ export function configEntries(config: DatabaseConfig): ConfigEntry[] {
     const description = (KEYS as Record<string, { description: string } | undefined>)[key]?.description;
     entries.push({ key, value: shown, source: config.sources[key] ?? "default", description });
   }
+  // Keys set to nothing that says so: a password the password file did not give (and why), libpq keys taken off.
+  for (const [key, source] of Object.entries(config.sources)) {
+    if (key in config) continue;
+    const description = (KEYS as Record<string, { description: string } | undefined>)[key]?.description;
+    entries.push({ key, value: key === "password" ? "none" : "off", source, description });
+  }
   return entries;
 }

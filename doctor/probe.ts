@@ -32,6 +32,10 @@ export interface ProbeContext {
   host: string;
   /** Port as configured. */
   port: number;
+  /** libpq's `hostaddr` for this host, dialled instead of resolving `host`. */
+  address?: string;
+  /** The password a password file gave this host, if not the configuration's. */
+  password?: DatabaseConfig["password"];
 }
 
 /** `promise`, or a `CONNECT_TIMEOUT` rejection after `ms`, as a connection attempt gets. */
@@ -94,6 +98,10 @@ export function failed(
  */
 export async function dnsStep(ctx: ProbeContext): Promise<{ step: Step; addresses: string[] }> {
   const { host } = ctx;
+  if (ctx.address !== undefined) {
+    const detail = `hostaddr ${ctx.address} is dialled instead of resolving ${host}`;
+    return { step: { name: "dns", status: "skip", detail }, addresses: [ctx.address] };
+  }
   if (host.startsWith("/")) {
     return { step: { name: "dns", status: "skip", detail: `${host} is a Unix socket directory` }, addresses: [host] };
   }

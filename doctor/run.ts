@@ -78,9 +78,9 @@ export async function runDoctor(target?: string, options: DoctorOptions = {}): P
     return summarize(shown, config, hosts, warnings, undefined, false);
   }
   const targets = config.driver === "pglite" ? [{ host: String(config), port: 0 }] : config.hosts;
-  for (const { host, port } of targets) {
+  for (const target of targets) {
     events.length = 0;
-    const result = await checkHost({ config, host, port }, driver, events, options.samples ?? 5);
+    const result = await checkHost({ config, ...target }, driver, events, options.samples ?? 5);
     hosts.push(result.report);
     warnings.push(...result.findings);
     server ??= result.facts;

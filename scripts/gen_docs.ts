@@ -14,6 +14,7 @@
 
 import { PG_VARIABLES } from "../src/config/env.ts";
 import { defaultText, GROUPS, type KeyGroup, KEYS } from "../src/config/keys.ts";
+import { LIBPQ_PARAMETERS, type LibpqSupport } from "../src/config/libpq.ts";
 import { checkValue, type FieldName } from "../src/config/schema.ts";
 import { ERROR_CODES } from "../src/error_codes.ts";
 
@@ -37,9 +38,12 @@ export function accepts(key: FieldName): string {
   if (oneOf) return oneOf[1].split(", ").map((v) => `\`${v}\``).join(", ");
   const atLeast = /^an integer of at least (\d+)$/.exec(what);
   if (atLeast) return `integer ≥ ${atLeast[1]}`;
+  if (what.startsWith("a duration such as") && what.endsWith("milliseconds")) return "duration (a number: ms)";
   if (what.startsWith("a duration such as")) return "duration";
   if (what === "true or false") return "boolean";
   if (what === "a non-empty string") return "string";
+  if (what.startsWith("a list of password")) return "a list of methods";
+  if (what === "false (off)") return "`false`";
   return what;
 }
 
@@ -47,6 +51,7 @@ export function accepts(key: FieldName): string {
 function variablesByKey(): Map<string, string[]> {
   const byKey = new Map<string, string[]>();
   for (const [name, key] of Object.entries(PG_VARIABLES)) {
+    if (LIBPQ_PARAMETERS[key]?.support === "no") continue; // refused: listed with libpq's parameters
     if (!Object.hasOwn(KEYS, key)) {
       throw new Error(`${name} fills "${key}", which src/config/keys.ts does not document`);
     }
@@ -80,8 +85,26 @@ function keysSection(): string {
 }
 
 function envSection(): string {
-  const rows = Object.entries(PG_VARIABLES).map(([name, key]) => `| ${code(name)} | ${code(key)} |`);
+  const rows = Object.entries(PG_VARIABLES).map(([name, key]) =>
+    `| ${code(name)} | ${code(key)}${LIBPQ_PARAMETERS[key]?.support === "no" ? " (refused)" : ""} |`
+  );
   return ["| variable | key |", "| --- | --- |", ...rows, ""].join("\n");
+}
+
+const SUPPORT: Readonly<Record<LibpqSupport, string>> = {
+  yes: "honoured",
+  values: "some values",
+  accepted: "accepted, no effect",
+  no: "refused",
+};
+
+function libpqSection(): string {
+  const rows = Object.entries(LIBPQ_PARAMETERS).map(([key, p]) =>
+    `| ${code(key)} | ${p.env ? code(p.env) : ""} | ${SUPPORT[p.support]} | ${p.note ?? ""} |`
+  );
+  return ["| parameter | variable | here | why, or which values |", "| --- | --- | --- | --- |", ...rows, ""].join(
+    "\n",
+  );
 }
 
 function errorCodesSection(): string {
@@ -107,6 +130,7 @@ export const SECTIONS: Readonly<Record<string, { file: string; sources: string; 
     render: keysSection,
   },
   env: { file: "docs/configuration.md", sources: "src/config/env.ts", render: envSection },
+  libpq: { file: "docs/configuration.md", sources: "src/config/libpq.ts", render: libpqSection },
   "error-codes": { file: "docs/api.md", sources: "src/error_codes.ts", render: errorCodesSection },
 };
 

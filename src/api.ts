@@ -22,7 +22,17 @@ export type {
 } from "./errors.ts";
 export type { ParseConfigOptions } from "./config/parse.ts";
 export { redactUrl } from "./config/url.ts";
-export type { DatabaseConfig, DriverName, HostPort, SslMode, TargetSessionAttrs } from "./config/types.ts";
+export type {
+  ChannelBinding,
+  DatabaseConfig,
+  DriverName,
+  HostPort,
+  SslMode,
+  TargetSessionAttrs,
+  TlsVersion,
+} from "./config/types.ts";
+export type { LibpqFiles, PasswordLookup, ServiceSettings } from "./config/libpq_files.ts";
+export type { PgpassTarget } from "./config/pgpass.ts";
 export { healthHandler } from "./health.ts";
 export type { HealthHandlerOptions, HealthSnapshot, HealthSource } from "./health.ts";
 export { Emitter } from "./events.ts";
@@ -41,6 +51,7 @@ export type {
   DriverFactory,
   DriverLoader,
   FieldInfo,
+  FileInfo,
   HealthStatus,
   HostListConnector,
   Instrumentation,

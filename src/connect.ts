@@ -96,7 +96,11 @@ export function bound(driver: Driver, config: DatabaseConfig, target: string, si
  * const conn = await connect(signal, () => {});
  * ```
  */
-export function singleConnector(driver: Driver, config: DatabaseConfig, { host, port }: HostPort): Connector {
+export function singleConnector(
+  driver: Driver,
+  config: DatabaseConfig,
+  { host, port, address, password }: HostPort,
+): Connector {
   const target = `${host}:${port}`;
   return async (signal, onClose) => {
     signal.throwIfAborted();
@@ -108,6 +112,8 @@ export function singleConnector(driver: Driver, config: DatabaseConfig, { host, 
         config,
         host,
         port,
+        address,
+        password,
         signal: attempt.signal,
         onClose: (error) => accepted && onClose(error),
       });

@@ -118,7 +118,7 @@ export function hostListConnector(
     const failures: DatabaseConnectionError[] = [];
     const skipped = new Map<string, string>();
     let fallback: { conn: DriverConnection; accept: () => void; target: string } | undefined;
-    for (const { host, port } of order) {
+    for (const { host, port, address, password } of order) {
       const target = `${host}:${port}`;
       if (signal.aborted) break;
       const attempt = bound(driver, config, target, signal);
@@ -130,6 +130,8 @@ export function hostListConnector(
           config,
           host,
           port,
+          address,
+          password,
           signal: attempt.signal,
           onClose: (error) => accepted && onClose(error),
         });

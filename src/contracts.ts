@@ -10,6 +10,7 @@
 
 import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
 import type { Emitter } from "./events.ts";
+import type { Secret } from "./redact.ts";
 
 // ---- the driver contract ------------------------------------------------------------------------
 //
@@ -78,6 +79,10 @@ export interface ConnectRequest {
   readonly host: string;
   /** The port to dial. */
   readonly port: number;
+  /** libpq's `hostaddr` for this host: the IP address to dial instead of resolving `host` (TLS still checks `host`). */
+  readonly address?: string;
+  /** The password for this host when a password file gave it one other than `config.password`. */
+  readonly password?: Secret;
   /** Aborted at `connect_timeout` or when the pool closes; the attempt must then fail promptly. */
   readonly signal: AbortSignal;
   /**
@@ -257,10 +262,22 @@ export interface ScopeStorage<T> {
   run<R>(store: T, fn: () => R): R;
 }
 
+/** What {@linkcode Platform.statSync} tells about a path. */
+export interface FileInfo {
+  /** A regular file, a directory, a Unix-domain socket, or anything else. */
+  readonly kind: "file" | "directory" | "socket" | "other";
+  /** Permission bits (`0o600`); 0 where the runtime does not report them. */
+  readonly mode: number;
+}
+
 /**
  * Host-runtime services the core uses instead of touching `Deno.*` or
  * `node:*`. Every member is optional: the core does without (no files, an
  * empty environment, unscoped sessions).
+ *
+ * The synchronous file members serve what libpq reads while a configuration
+ * is resolved (password and service files, the default socket), which
+ * `new DatabaseConnection()` does synchronously.
  */
 export interface Platform {
   /** The process environment, when the runtime has one and permits reading it. */
@@ -269,6 +286,13 @@ export interface Platform {
   readTextFile?(path: string): Promise<string>;
   /** Whether a file exists. */
   fileExists?(path: string): Promise<boolean>;
+  /** Reads a UTF-8 file synchronously; throws when it cannot. */
+  readTextFileSync?(path: string): string;
+  /**
+   * What `path` is, or `undefined` when it does not exist or the runtime may not look (Deno without read
+   * permission for it: never a prompt).
+   */
+  statSync?(path: string): FileInfo | undefined;
   /** Builds an `AsyncLocalStorage`-like store; undefined while none is available (yet). */
   createScope?<T>(): ScopeStorage<T> | undefined;
   /** Lets a timer not keep the process alive (for runtimes whose timer handles have no `unref()`). */

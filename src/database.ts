@@ -146,7 +146,9 @@ export class DatabaseConnectionBase extends Emitter {
     super();
     this.#runtime = options.runtime ?? BARE_RUNTIME;
     const { platform } = this.#runtime;
-    this.config = isParsed(config) ? config : parseConfig(config, { env: options.env ?? platform.env?.() ?? {} });
+    this.config = isParsed(config)
+      ? config
+      : parseConfig(config, { env: options.env ?? platform.env?.() ?? {}, files: this.#runtime.libpqFiles });
     this.#redactor = redactorOf(this.config);
     this.#options = options;
     this.#unref = timerUnref(platform);

@@ -35,6 +35,11 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = /* @__PURE__ */ 
     "the Neon adapter's WebSocket proxy (ws_proxy, or Neon's endpoint) did not answer: the database was not tried",
   TARGET_SESSION_ATTRS:
     "the server answered, but is not the kind target_session_attrs asks for (a standby, read-only...)",
+  PASSWORD_MISSING: "the server asks for a password and none is configured (password, PGPASSWORD, the password file)",
+  CHANNEL_BINDING:
+    "channel_binding=require, and the server did not authenticate with SCRAM-SHA-256-PLUS over TLS (trust, md5, no TLS)",
+  AUTH_METHOD_REFUSED: "the server asked for an authentication method require_auth does not allow",
+  AUTH_UNSUPPORTED: "the server asks for an authentication method this library does not implement (GSSAPI, SSPI...)",
 
   // TLS (the postgres adapter's own negotiation)
   SSL_NOT_SUPPORTED: "the server does not accept TLS (ssl=off), and sslmode requires it",
@@ -86,6 +91,10 @@ export type ErrorCode =
   | "SASL_SIGNATURE_MISMATCH"
   | "PROXY_UNREACHABLE"
   | "TARGET_SESSION_ATTRS"
+  | "PASSWORD_MISSING"
+  | "CHANNEL_BINDING"
+  | "AUTH_METHOD_REFUSED"
+  | "AUTH_UNSUPPORTED"
   | "SSL_NOT_SUPPORTED"
   | "SSL_CERT_UNTRUSTED"
   | "SSL_CERT_NAME_MISMATCH"

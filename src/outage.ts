@@ -12,7 +12,7 @@
  */
 
 import { outageDelay } from "./backoff.ts";
-import { isServerFull } from "./classify.ts";
+import { isRetryableConnectFailure, isServerFull } from "./classify.ts";
 import { DatabaseConnectionError } from "./errors.ts";
 import { describeError, type Redactor } from "./redact.ts";
 
@@ -95,6 +95,8 @@ export class Outage {
       ? "full (53300: too many connections)"
       : code === "PROXY_UNREACHABLE"
       ? "unreachable: its WebSocket proxy does not answer"
+      : !isRetryableConnectFailure(this.lastError)
+      ? "refusing the connection"
       : "unreachable";
     const why = this.lastError ? ` (${describeError(this.lastError, redactor)})` : "";
     return `server ${label} ${what} since ${this.since}${why}`;
@@ -109,7 +111,7 @@ export class Outage {
     const code = (this.lastError as { code?: unknown } | undefined)?.code;
     return new DatabaseConnectionError(`no connection: ${this.describe(label, redactor)}`, {
       code: typeof code === "string" ? code : undefined,
-      retryable: true,
+      retryable: isRetryableConnectFailure(this.lastError),
       reachedServer: false,
       cause: this.lastError,
     });

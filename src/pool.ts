@@ -655,12 +655,16 @@ export class Pool implements LeaseOwner {
     let delay = this.#outage.nextDelay(this.options.backoffBase, this.options.backoffMax);
     // A standby answered where a primary is wanted: it may be promoted any moment, and asking it is cheap.
     if ((this.lastError as { code?: unknown }).code === "TARGET_SESSION_ATTRS") delay = Math.min(delay, 200);
-    this.events.emit("reconnecting", {
-      attempt: this.#outage.attempts,
-      delayMs: delay,
-      downSince: this.#outage.since,
-      error: this.#outage.lastError ? describeError(this.#outage.lastError, this.options.redactor) : "",
-    });
+    // A refusal (a wrong or missing password, no such database, an untrusted certificate) is no outage: the timer
+    // asks again at the same pace, but announces no reconnection, which would say the server is away.
+    if (isRetryableConnectFailure(this.lastError)) {
+      this.events.emit("reconnecting", {
+        attempt: this.#outage.attempts,
+        delayMs: delay,
+        downSince: this.#outage.since,
+        error: this.#outage.lastError ? describeError(this.#outage.lastError, this.options.redactor) : "",
+      });
+    }
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       if (this.opening === 0 && !this.closing && this.#wanted() > 0) this.#open();

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { LibpqFiles } from "./config/libpq_files.ts";
 import type { DatabaseConfig } from "./config/types.ts";
 import type {
   Driver,
@@ -36,6 +37,8 @@ export interface Runtime {
   readonly platform: Platform;
   /** Adapters by `driver:` name. */
   readonly drivers: Readonly<Record<string, DriverLoader>>;
+  /** libpq's files: service and password files, the default Unix socket (`src/config/libpq_files.ts`). */
+  readonly libpqFiles?: LibpqFiles;
   /** Host lists, `load_balance_hosts` and `target_session_attrs` other than `any` (`src/connect_hosts.ts`). */
   readonly hostList?: () => Promise<HostListConnector>;
   /** Read replicas (`src/replicas.ts`). */

@@ -74,16 +74,22 @@ Deno.test("surrounding spaces are no mistake; an SQLAlchemy-style or uppercase s
   assert.equal(parseConfig("POSTGRESQL://db/app", { env: {} }).host, "db");
 });
 
-Deno.test("keyword/value strings are refused, never looked for as files, their secrets masked", async () => {
+Deno.test("keyword/value strings are libpq's, never looked for as files; their secrets masked in errors", async () => {
+  const pw = password();
+  const config = parseConfig(`host=db dbname=app password='a b ${pw}'`, { env: {} });
+  assert.equal(config.password?.reveal(), `a b ${pw}`);
+  assertSafeConfig(config);
+  assert.equal((await loadConfig(`host=db port=6432 dbname=app`, { env: {} })).port, 6432);
   for (
-    const text of [
-      "host=db password='a b S3cret-Pw!x'",
-      "dbname=app password=S3cret-Pw!y",
-      "psql host=db password=S3cret-Pw!z",
+    const [text, path] of [
+      [`host=db password='a b ${pw}`, "database.postgres.password"], // unterminated quote
+      [`dbname=app password=${pw} x`, "database.postgres.password"], // the rest of an unquoted password
+      [`host=db pool_max=0 password=${pw}`, "database.postgres.pool_max"],
+      [`psql host=db password=${pw}`, "database.postgres"],
     ]
   ) {
-    throwsConfigError(() => parseConfig(text, { env: {} }), { path: "database.postgres", message: /keyword\/value/ });
-    await rejectsConfigError(loadConfig(text, { env: {} }), { path: "database.postgres", message: /keyword\/value/ });
+    throwsConfigError(() => parseConfig(text, { env: {} }), { path });
+    await rejectsConfigError(loadConfig(text, { env: {} }), { path });
   }
 });
 

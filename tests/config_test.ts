@@ -2,6 +2,8 @@
 
 import assert from "node:assert/strict";
 import { loadConfig, parseConfig } from "../mod.ts";
+// Without libpq's files (no default socket looked for): the defaults as written.
+import { parseConfig as parseWithoutFiles } from "../src/config/parse.ts";
 import { Secret } from "../src/redact.ts";
 import { assertSafeConfig, password, tempFiles } from "./_config_helpers.ts";
 
@@ -53,7 +55,7 @@ other_app:
 `;
 
 Deno.test("defaults: nothing set", () => {
-  const config = parseConfig({}, { env: {} });
+  const config = parseWithoutFiles({}, { env: {} });
   assert.deepEqual({ ...config, sources: undefined }, {
     driver: "postgres",
     host: "localhost",
@@ -61,8 +63,14 @@ Deno.test("defaults: nothing set", () => {
     hosts: [{ host: "localhost", port: 5432 }],
     dbname: "postgres",
     user: "postgres",
+    channel_binding: "prefer",
     sslmode: "prefer",
+    sslnegotiation: "postgres",
+    sslcertmode: "allow",
+    sslsni: true,
+    ssl_min_protocol_version: "TLSv1.2",
     application_name: "dewey",
+    client_encoding: "UTF8",
     connect_timeout: 10_000,
     keepalives: true,
     keepalives_idle: 60_000,
@@ -270,8 +278,8 @@ Deno.test("the three input shapes are equivalent; only database.postgres is read
   const c = parseConfig(postgres, { env: {} });
   assert.deepEqual(a, b);
   assert.deepEqual(b, c);
-  assert.equal(parseConfig({ database: null }, { env: {} }).host, "localhost");
-  assert.equal(parseConfig({ database: { postgres: null } }, { env: {} }).host, "localhost");
+  assert.equal(parseWithoutFiles({ database: null }, { env: {} }).host, "localhost");
+  assert.equal(parseWithoutFiles({ database: { postgres: null } }, { env: {} }).host, "localhost");
 });
 
 Deno.test("URLs: postgres, postgresql, host lists, query parameters, pglite", async () => {

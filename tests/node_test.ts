@@ -1,7 +1,8 @@
 // The npm build under Node. `scripts/build_npm.ts` builds the package, npm packs it and installs the tarball into
 // scratch Node projects (CommonJS by default, as `npm init` makes them); then on Node 20 and on Node 22 (npm's
 // node@22 package): the conformance suite on postgres.js and PGlite (the very test files Deno runs, bundled with
-// tests/node/deno_shim.ts in place of `Deno`), TLS verify-full and a reconnection (tests/node/*_node.ts), the
+// tests/node/deno_shim.ts in place of `Deno`), TLS verify-full, a reconnection, a Unix socket, the password and
+// service files (tests/node/*_node.ts), the
 // README's tour under tsx, a TypeScript file under tsx in the CommonJS project, and an esbuild bundle of it. The
 // project the tour, tsx and esbuild see has no optional peer installed (no PGlite, no Neon driver).
 import assert from "node:assert/strict";
@@ -19,7 +20,9 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** Deno test files that run unchanged under Node. */
 const DENO_TESTS = ["tests/conformance_postgres_test.ts", "tests/conformance_pglite_test.ts"];
 /** Node-only test files (`node:test`). */
-const NODE_TESTS = ["tests/node/tls_node.ts", "tests/node/reconnect_node.ts"];
+const NODE_TESTS = ["tests/node/tls_node.ts", "tests/node/reconnect_node.ts", "tests/node/libpq_node.ts"];
+/** The password of the SCRAM role the socket, password-file and service-file cases log in as. */
+const SCRAM_PASSWORD = "S3cret-Pw!node";
 /** What the npm package may hold beside the modules and their declarations. */
 const PACKAGE_EXTRAS = ["LICENSE", "README.md", "package.json"];
 
@@ -121,7 +124,7 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
       nodeTools(),
       npmBuild(),
       startCluster({
-        hba: ["local all all trust", "hostssl all all 127.0.0.1/32 trust"],
+        hba: ["local all scramnode scram-sha-256", "local all all trust", "hostssl all all 127.0.0.1/32 trust"],
         settings: { ssl: true, ssl_cert_file: certs.server.certPath, ssl_key_file: certs.server.keyPath },
       }),
     ]);
@@ -152,6 +155,7 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
       bundleTests([...DENO_TESTS, ...NODE_TESTS], `${full}/bundled`, fullProject),
       // The tour creates and drops its own table: each Node version gets a database of its own.
       cluster.psql("CREATE DATABASE tour_20").then(() => cluster.psql("CREATE DATABASE tour_22")),
+      cluster.psql(`CREATE ROLE scramnode LOGIN PASSWORD '${SCRAM_PASSWORD}'`, { host: cluster.socketDir }),
     ]);
     await Deno.writeTextFile(`${app}/tour.mts`, await readmeTour());
     await Deno.writeTextFile(`${app}/app.ts`, APP);
@@ -169,6 +173,9 @@ Deno.test("npm build on Node 20 and Node 22: conformance, TLS, reconnection, REA
       DEWEY_NODE_TLS_PORT: String(cluster.port),
       DEWEY_NODE_TLS_CA: certs.ca.certPath,
       DEWEY_NODE_TLS_OTHER_CA: certs.otherCa.certPath,
+      DEWEY_NODE_SOCKET_DIR: cluster.socketDir,
+      DEWEY_NODE_SOCKET_PORT: String(cluster.port),
+      DEWEY_NODE_SCRAM_PASSWORD: SCRAM_PASSWORD,
     };
     const testFiles = [...DENO_TESTS, ...NODE_TESTS].map((f) => `bundled/${f.replace(/\.ts$/, ".mjs")}`);
     const onNode = async (node: string, major: number) => ({

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Redactor, withRedactor } from "../redact.ts";
+import { Redactor, type Secret, withRedactor } from "../redact.ts";
 import type { FieldValues } from "./schema.ts";
 import type { DatabaseConfig, HostPort } from "./types.ts";
 
@@ -20,16 +20,32 @@ import type { DatabaseConfig, HostPort } from "./types.ts";
  * assert(hosts.length === 2);
  * ```
  */
-export type CompleteValues = Omit<FieldValues, "dataDir" | "pooler">;
+export type CompleteValues = Omit<
+  FieldValues,
+  "dataDir" | "pooler" | "requiressl" | "sslcompression" | "gssdelegation" | "replication"
+>;
 
 const MASK = "***";
 const SECRET_FIELDS = ["password", "sslkey", "sslpassword"] as const;
 const OPTIONAL_FIELDS = [
   "password",
+  "hostaddr",
+  "passfile",
+  "service",
+  "require_auth",
   "sslrootcert",
   "sslcert",
   "sslkey",
   "sslpassword",
+  "sslcrl",
+  "sslcrldir",
+  "ssl_max_protocol_version",
+  "gssencmode",
+  "fallback_application_name",
+  "options",
+  "keepalives_interval",
+  "keepalives_count",
+  "tcp_user_timeout",
   "statement_timeout",
   "schema_version_query",
   "max_replica_lag",
@@ -62,9 +78,18 @@ export function buildConfig(
   values: CompleteValues,
   sources: Readonly<Record<string, string>>,
   secrets: Iterable<string> = [],
+  passwords: readonly (Secret | undefined)[] = [],
 ): DatabaseConfig {
   const v = values;
-  const hosts: HostPort[] = v.host.map((host, i) => ({ host, port: v.port.length === 1 ? v.port[0] : v.port[i] }));
+  const hosts: HostPort[] = v.host.map((host, i) => {
+    const hostPort: { -readonly [K in keyof HostPort]: HostPort[K] } = {
+      host,
+      port: v.port.length === 1 ? v.port[0] : v.port[i],
+    };
+    if (v.hostaddr?.[i] !== undefined) hostPort.address = v.hostaddr[i];
+    if (passwords[i] !== undefined && passwords[i] !== v.password) hostPort.password = passwords[i];
+    return hostPort;
+  });
   const optional = Object.fromEntries(OPTIONAL_FIELDS.filter((k) => v[k] !== undefined).map((k) => [k, v[k]]));
   const config = {
     driver: v.driver,
@@ -73,8 +98,14 @@ export function buildConfig(
     hosts,
     dbname: v.dbname ?? v.user,
     user: v.user,
+    channel_binding: v.channel_binding,
     sslmode: v.sslmode,
+    sslnegotiation: v.sslnegotiation,
+    sslcertmode: v.sslcertmode,
+    sslsni: v.sslsni,
+    ssl_min_protocol_version: v.ssl_min_protocol_version,
     application_name: v.application_name,
+    client_encoding: v.client_encoding,
     connect_timeout: v.connect_timeout,
     keepalives: v.keepalives,
     keepalives_idle: v.keepalives_idle,
@@ -99,9 +130,12 @@ export function buildConfig(
     sources: {},
   } as DatabaseConfig;
   // List sources in the config's own key order, so printouts read top to bottom.
-  const ordered = Object.keys(config).filter((k) => k in sources).map((k) => [k, sources[k]]);
+  // Then the keys that are not in the config (unset, like a password the password file did not give).
+  const keys = [...Object.keys(config), ...Object.keys(sources).filter((k) => !(k in config))];
+  const ordered = keys.filter((k) => k in sources).map((k) => [k, sources[k]]);
   Object.assign(config.sources, Object.fromEntries(ordered));
   const revealed = SECRET_FIELDS.flatMap((k) => v[k] === undefined ? [] : [v[k].reveal()]);
+  for (const p of passwords) if (p !== undefined) revealed.push(p.reveal());
   // Names shown anyway: a password equal to one of them cannot be told apart from it, so it is not masked there.
   const shown = [v.user, v.dbname ?? v.user, v.application_name, ...v.host];
   const redactor = new Redactor([...secrets, ...revealed], shown);
@@ -126,6 +160,7 @@ export function buildConfig(
 function redact(config: DatabaseConfig): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...config };
   for (const key of SECRET_FIELDS) if (copy[key] !== undefined) copy[key] = MASK;
+  copy.hosts = config.hosts.map((h) => h.password === undefined ? h : { ...h, password: MASK });
   return copy;
 }
 
@@ -134,7 +169,8 @@ function connectionUrl(c: DatabaseConfig): string {
   if (c.driver === "pglite") {
     return c.data_dir === undefined ? "pglite://memory" : `pglite://${encodeURI(c.data_dir)}`;
   }
-  const hosts = c.hosts.map((h) => `${h.host.includes(":") ? `[${h.host}]` : encodeURIComponent(h.host)}:${h.port}`);
+  const v6 = (host: string) => host.includes(":") && !host.startsWith("/");
+  const hosts = c.hosts.map((h) => `${v6(h.host) ? `[${h.host}]` : encodeURIComponent(h.host)}:${h.port}`);
   const credentials = `${encodeURIComponent(c.user)}${c.password ? `:${MASK}` : ""}@`;
   const params = [
     ...(c.driver === "neon" ? ["driver=neon"] : []),

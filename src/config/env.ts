@@ -7,37 +7,30 @@
 
 import type { Env } from "./interpolate.ts";
 import { connectionStringLayer, entriesLayer, type Layer } from "./layers.ts";
+import { LIBPQ_PARAMETERS } from "./libpq.ts";
 
 /**
- * libpq's variables and the key each fills.
+ * libpq's variables and the key each fills, one per libpq parameter that has
+ * one (see `libpq.ts`); a variable of a parameter this library refuses is
+ * refused too. `PGSERVICEFILE` and `PGSYSCONFDIR` name service files instead.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { PG_VARIABLES } from "./env.ts";
  * assert(PG_VARIABLES.PGDATABASE === "dbname" && PG_VARIABLES.PGAPPNAME === "application_name");
+ * assert(PG_VARIABLES.PGCHANNELBINDING === "channel_binding" && PG_VARIABLES.PGOPTIONS === "options");
  * ```
  */
-export const PG_VARIABLES: Readonly<Record<string, string>> = {
-  PGHOST: "host",
-  PGPORT: "port",
-  PGUSER: "user",
-  PGPASSWORD: "password",
-  PGDATABASE: "dbname",
-  PGSSLMODE: "sslmode",
-  PGAPPNAME: "application_name",
-  PGCONNECT_TIMEOUT: "connect_timeout",
-  PGSSLROOTCERT: "sslrootcert",
-  PGSSLCERT: "sslcert",
-  PGSSLKEY: "sslkey",
-  PGTARGETSESSIONATTRS: "target_session_attrs",
-  PGLOADBALANCEHOSTS: "load_balance_hosts",
-};
+export const PG_VARIABLES: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(LIBPQ_PARAMETERS).flatMap(([key, p]) => p.env ? [[p.env, key]] : []),
+);
 
 /**
  * The layer of the PG* variables set (non-empty) in `env`; each value's
  * source is its variable's name. Like libpq, `PGHOST` and `PGPORT` may be
- * comma-separated lists.
+ * comma-separated lists, and the deprecated `PGREQUIRESSL=1` means
+ * `sslmode=require` unless `PGSSLMODE` is set.
  *
  * @example
  * ```ts
@@ -48,7 +41,11 @@ export const PG_VARIABLES: Readonly<Record<string, string>> = {
  * ```
  */
 export function pgEnvLayer(env: Env): Layer {
-  const entries = Object.entries(PG_VARIABLES).map(([name, key]) => ({ key, value: env[name], source: name }));
+  const entries = Object.entries(PG_VARIABLES).flatMap(([name, key]) => {
+    // libpq reads PGREQUIRESSL only when it starts with "1", and only without PGSSLMODE.
+    if (!env[name] || (name === "PGREQUIRESSL" && (env.PGSSLMODE || !env[name]?.startsWith("1")))) return [];
+    return [{ key, value: env[name], source: name }];
+  });
   return entriesLayer(entries);
 }
 

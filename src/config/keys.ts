@@ -34,6 +34,7 @@ export const GROUPS = {
   health: { title: "Health and reconnection", guide: "operations.md" },
   scaling: { title: "PgBouncer, host lists and replicas", guide: "scaling.md" },
   adapters: { title: "Adapter-specific", guide: undefined },
+  libpq: { title: "libpq parameters taken for compatibility", guide: undefined },
 } as const satisfies Readonly<Record<string, { title: string; guide: string | undefined }>>;
 
 /**
@@ -89,11 +90,53 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
     group: "connection",
     description:
       'Host name, IP address, or Unix-socket directory (a path starting with `/`); a list (`[a, b]` or `"a,b"`) is tried in order, as libpq does.',
+    defaultText: "the Unix socket in `/var/run/postgresql` or `/tmp` if there is one, else `localhost`",
   },
-  port: { group: "connection", description: "TCP port: one for every host, or one per host." },
+  hostaddr: {
+    group: "connection",
+    description:
+      "IP address to dial instead of resolving `host` (one per host); `host` is still the name TLS verifies and the password file matches.",
+  },
+  port: {
+    group: "connection",
+    description: "TCP port, or the number in a Unix socket's name: one for every host, or one per host.",
+  },
   dbname: { group: "connection", description: "Database name.", defaultText: "the user" },
   user: { group: "connection", description: "Role to connect as." },
   password: { group: "connection", description: "Password; hidden wherever the configuration could be printed." },
+  passfile: {
+    group: "connection",
+    description:
+      "Password file read when no password is set, with libpq's format and rules (ignored when group or world can read it).",
+    defaultText: "`~/.pgpass`",
+  },
+  service: {
+    group: "connection",
+    description:
+      "A section of `~/.pg_service.conf` (or `PGSERVICEFILE`), else of `pg_service.conf` in `PGSYSCONFDIR`: its settings fill keys the source left unset.",
+  },
+  channel_binding: {
+    group: "connection",
+    description:
+      "SCRAM channel binding to the TLS certificate: `prefer` binds when the server offers it, `require` refuses to connect without.",
+  },
+  require_auth: {
+    group: "connection",
+    description:
+      "Authentication methods the server may ask for (`scram-sha-256`, `md5`, `password`, `none`), or those it may not (`!password`).",
+  },
+  options: {
+    group: "connection",
+    description: "Server options sent at startup, as libpq sends them: `-c search_path=app -c statement_timeout=5s`.",
+  },
+  client_encoding: {
+    group: "connection",
+    description: "Client encoding: `UTF8` (or `auto`), which the postgres.js driver needs.",
+  },
+  fallback_application_name: {
+    group: "connection",
+    description: "`application_name` when none is set elsewhere.",
+  },
   application_name: { group: "connection", description: "Shown in `pg_stat_activity`." },
   connect_timeout: {
     group: "connection",
@@ -102,12 +145,34 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
   },
   keepalives: { group: "connection", description: "TCP keepalives, so a peer that vanished is noticed." },
   keepalives_idle: { group: "connection", unit: "ms", description: "Idle time before the first keepalive probe." },
+  keepalives_interval: {
+    group: "connection",
+    unit: "ms",
+    description: "Interval between keepalive probes: taken, not applied (libpq's rule where the system lacks it).",
+    defaultText: "the system's",
+  },
+  keepalives_count: {
+    group: "connection",
+    description: "Keepalive probes before the connection counts as dead: taken, not applied.",
+    defaultText: "the system's",
+  },
+  tcp_user_timeout: {
+    group: "connection",
+    unit: "ms",
+    description: "Accepted as in libpq (a bare number is milliseconds); Deno's and Node's sockets cannot apply it.",
+    defaultText: "the system's",
+  },
   statement_timeout: {
     group: "connection",
     unit: "ms",
     description: "Server-side `statement_timeout` for every connection (refused with `pgbouncer`).",
   },
   sslmode: { group: "tls", description: "TLS mode, with libpq's meaning of each value." },
+  sslnegotiation: {
+    group: "tls",
+    description:
+      "`postgres` asks the server for TLS first; `direct` starts the TLS handshake at once (PostgreSQL 17, sslmode `require` or stronger).",
+  },
   sslrootcert: {
     group: "tls",
     description: "Root certificate(s) the server must chain to: a file, inline PEM, or `system` (the runtime's store).",
@@ -115,6 +180,16 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
   sslcert: { group: "tls", description: "Client certificate (with intermediates): a file or inline PEM." },
   sslkey: { group: "tls", description: "Private key of `sslcert`: a file or inline PEM; hidden like a password." },
   sslpassword: { group: "tls", description: "Passphrase of an encrypted `sslkey`; hidden." },
+  sslcertmode: { group: "tls", description: "`disable`: never present `sslcert`; `allow`: present it when set." },
+  sslcrl: { group: "tls", description: "Certificate revocation list (PEM): a file or inline PEM." },
+  sslcrldir: { group: "tls", description: "A directory of certificate revocation lists (PEM files)." },
+  sslsni: { group: "tls", description: "Send the host name in TLS's Server Name Indication." },
+  ssl_min_protocol_version: { group: "tls", description: "Oldest TLS version accepted." },
+  ssl_max_protocol_version: {
+    group: "tls",
+    description: "Newest TLS version offered.",
+    defaultText: "the newest the runtime has",
+  },
   pool_min: { group: "pool", description: "Connections opened and kept open." },
   pool_max: { group: "pool", description: "Connections never exceeded." },
   pool_acquire_timeout: {
@@ -203,6 +278,11 @@ export const KEYS: { readonly [K in FieldName]: KeyDoc } = {
   },
   data_dir: { group: "adapters", description: "PGlite adapter: the data directory.", defaultText: "in memory" },
   dataDir: { group: "adapters", description: "Another spelling of `data_dir`." },
+  requiressl: { group: "libpq", description: "libpq's deprecated spelling: `1` is `sslmode=require`, `0` `prefer`." },
+  sslcompression: { group: "libpq", description: "Off only: TLS compression is insecure and not available." },
+  gssencmode: { group: "libpq", description: "`disable` or `prefer`: GSSAPI encryption is never used." },
+  gssdelegation: { group: "libpq", description: "Off only: GSSAPI is not implemented." },
+  replication: { group: "libpq", description: "Off only: the replication protocol is for replication clients." },
 };
 
 /**

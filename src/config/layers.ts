@@ -10,7 +10,8 @@ import type { ConfigIssue } from "../errors.ts";
 import { type Env, interpolate } from "./interpolate.ts";
 import { type FieldName, resolveKey } from "./schema.ts";
 import { closest } from "./suggest.ts";
-import { isKeywordString, isUrl, parseUrl } from "./url.ts";
+import { parseKeywordString } from "./conninfo.ts";
+import { isKeywordString, isUrl, type ParsedUrl, parseUrl } from "./url.ts";
 
 /**
  * The key path every issue starts with.
@@ -206,7 +207,27 @@ export function objectLayer(input: unknown, options: ObjectLayerOptions): Layer 
  * ```
  */
 export function urlLayer(url: string, origin: string): Layer {
-  const parsed = parseUrl(url);
+  return parsedLayer(parseUrl(url), origin);
+}
+
+/**
+ * The layer of a connection string: a URL (see {@linkcode urlLayer}) or a
+ * libpq keyword/value string (`host=db dbname=app password='a b'`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { connectionStringLayer } from "./layers.ts";
+ * assert(connectionStringLayer("postgres://db", "url").settings.get("host")?.value === "db");
+ * assert(connectionStringLayer("host=db port=6432", "url").settings.get("port")?.value === "6432");
+ * ```
+ */
+export function connectionStringLayer(text: string, origin: string): Layer {
+  if (isUrl(text) || !isKeywordString(text)) return urlLayer(text, origin);
+  return parsedLayer(parseKeywordString(text.trim()), origin);
+}
+
+function parsedLayer(parsed: ParsedUrl, origin: string): Layer {
   const issues: ConfigIssue[] = parsed.issues.map((i) => ({
     path: i.key ? `${SECTION}.${i.key}` : SECTION,
     message: i.message,
@@ -214,25 +235,6 @@ export function urlLayer(url: string, origin: string): Layer {
   }));
   const entries = Object.entries(parsed.values).map(([key, value]) => ({ key, value, source: origin }));
   return entriesLayer(entries, issues);
-}
-
-/**
- * The layer of a connection string: a URL (see {@linkcode urlLayer}); a
- * libpq keyword/value string (`host=db dbname=app`) is refused for now,
- * without quoting it.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { connectionStringLayer } from "./layers.ts";
- * assert(connectionStringLayer("postgres://db", "url").settings.get("host")?.value === "db");
- * assert(connectionStringLayer("host=db password=x", "url").issues[0].message.includes("keyword/value"));
- * ```
- */
-export function connectionStringLayer(text: string, origin: string): Layer {
-  if (isUrl(text) || !isKeywordString(text)) return urlLayer(text, origin);
-  const message = "keyword/value connection strings (host=... dbname=...) are not supported; use a postgres:// URL";
-  return { settings: new Map(), issues: [{ path: SECTION, message, source: origin }] };
 }
 
 function withVars(vars: readonly string[], line: string): string {

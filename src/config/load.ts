@@ -35,12 +35,14 @@ import { Redactor } from "../redact.ts";
 import { databaseUrlLayer } from "./env.ts";
 import type { Env } from "./interpolate.ts";
 import { type Layer, objectLayer } from "./layers.ts";
+import { type LibpqFiles, libpqFiles } from "./libpq_files.ts";
 import { parseConfig } from "./parse.ts";
 import { resolveLayers } from "./resolve.ts";
 import { isConfigKey } from "./schema.ts";
 import { inputSecrets, maskCredentials, yamlSecrets } from "./secrets.ts";
 import type { DatabaseConfig } from "./types.ts";
 import { isConnectionString } from "./url.ts";
+import type { parseYaml } from "./yaml.ts";
 
 /**
  * The config file read when neither a source nor `$DEWEY_CONFIG` is given,
@@ -74,6 +76,8 @@ export interface LoadConfigOptions {
    * `@dewey/db` passes Deno's or Node's; without one no file is read.
    */
   platform?: Platform;
+  /** libpq's files (service and password files, the default socket); by default read through `platform`. */
+  files?: LibpqFiles;
 }
 
 /**
@@ -109,53 +113,151 @@ export async function loadConfig(
 ): Promise<DatabaseConfig> {
   const platform = options.platform ?? {};
   const env: Env = options.env ?? platform.env?.() ?? {};
-  if (source !== undefined && (typeof source !== "string" || isConnectionString(source))) {
-    return parseConfig(source, { env });
+  const files = options.files ?? libpqFiles(platform);
+  // One loader, synchronous: a platform with only asynchronous reads gets its files read here first.
+  let io: Pick<LoadConfigSyncOptions, "read" | "exists"> = {};
+  if (!platform.readTextFileSync) {
+    const texts = new Map<string, string>();
+    for (const file of configFiles(source, env)) {
+      if (!(await platform.fileExists?.(file) ?? true) || !platform.readTextFile) continue;
+      const text = await platform.readTextFile(file).catch(() => undefined);
+      if (text !== undefined) texts.set(file, text);
+    }
+    io = { read: platform.readTextFile && ((f) => readMap(texts, f)), exists: (f) => texts.has(f) };
   }
+  const exists = io.exists ?? existsOn(platform);
+  // The YAML parser is imported only when a file is read: it is a large share of start-up time otherwise.
+  const yaml = configFiles(source, env).some(exists) ? (await importYaml()).parseYaml : undefined;
+  return loadConfigSync(source, { ...options, env, files, ...io, yaml });
+}
+
+/** The files `loadConfig(source)` may read: the path given, or `$DEWEY_CONFIG`, or the default file. */
+function configFiles(source: string | Readonly<Record<string, unknown>> | undefined, env: Env): string[] {
+  if (source !== undefined) return typeof source === "string" && !isConnectionString(source) ? [source] : [];
+  return [env.DEWEY_CONFIG || DEFAULT_CONFIG_FILE];
+}
+
+/** Whether a file exists, by the platform's synchronous `statSync` (assumed, to be found out by reading, without one). */
+function existsOn(platform: Platform): (file: string) => boolean {
+  return (file) => platform.statSync ? platform.statSync(file) !== undefined : platform.readTextFileSync !== undefined;
+}
+
+function readMap(texts: Map<string, string>, file: string): string {
+  const text = texts.get(file);
+  if (text === undefined) throw new Error("cannot read the file");
+  return text;
+}
+
+/**
+ * Imports the YAML parser. `loadConfig` does when a file is read;
+ * `loadConfigSync` cannot (an import is asynchronous), so it is given one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { importYaml } from "./load.ts";
+ * assert(typeof (await importYaml()).parseYaml === "function");
+ * ```
+ */
+export function importYaml(): Promise<typeof import("./yaml.ts")> {
+  return import("./yaml.ts");
+}
+
+/**
+ * Options of {@linkcode loadConfigSync}: those of `loadConfig`, plus how a
+ * file's existence is checked and the YAML parser, when loaded.
+ *
+ * @example
+ * ```ts
+ * import type { LoadConfigSyncOptions } from "./load.ts";
+ * const options: LoadConfigSyncOptions = { env: {} };
+ * ```
+ */
+export interface LoadConfigSyncOptions extends LoadConfigOptions {
+  /** Reads a file; default `platform.readTextFileSync`. */
+  read?: (file: string) => string;
+  /** Whether a file exists; default `platform.statSync`. */
+  exists?: (file: string) => boolean;
+  /** The YAML parser (see {@linkcode importYaml}); without it a YAML file is refused. */
+  yaml?: typeof parseYaml;
+}
+
+/**
+ * {@linkcode loadConfig}, synchronously, reading files with the platform's
+ * synchronous reads: what `new DatabaseConnection()` resolves when given no
+ * configuration, and the one loader `loadConfig` runs too. A YAML file is
+ * parsed only with `options.yaml` (importing the parser is asynchronous, and
+ * importing it up front would slow every start); without, a `ConfigError`
+ * says what to call instead.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadConfigSync } from "./load.ts";
+ * const config = loadConfigSync(undefined, { env: { DATABASE_URL: "postgres://app@db/shop" } });
+ * assert(config.dbname === "shop" && config.sources.dbname === "DATABASE_URL");
+ * ```
+ */
+export function loadConfigSync(
+  source?: string | Readonly<Record<string, unknown>>,
+  options: LoadConfigSyncOptions = {},
+): DatabaseConfig {
+  const platform = options.platform ?? {};
+  const env: Env = options.env ?? platform.env?.() ?? {};
+  const files = options.files ?? libpqFiles(platform);
+  if (source !== undefined && (typeof source !== "string" || isConnectionString(source))) {
+    return parseConfig(source, { env, files });
+  }
+  const exists = options.exists ?? existsOn(platform);
+  const io: FileIo = { read: options.read ?? platform.readTextFileSync, exists, yaml: options.yaml };
   // Grows as files are read; known before each is parsed, so errors about a broken file mask them.
   const secrets = inputSecrets(source ?? {}, env);
   try {
     if (source !== undefined) {
-      return resolveLayers([await fileLayer(platform, source, env, "loadConfig argument", secrets)], env, secrets);
+      return resolveLayers([fileLayer(io, source, env, "loadConfig argument", secrets)], env, secrets, files);
     }
     const layers: Layer[] = [];
     const url = databaseUrlLayer(env);
     if (url) layers.push(url);
-    if (env.DEWEY_CONFIG) layers.push(await fileLayer(platform, env.DEWEY_CONFIG, env, "env DEWEY_CONFIG", secrets));
-    else if (await platform.fileExists?.(DEFAULT_CONFIG_FILE)) {
-      layers.push(await fileLayer(platform, DEFAULT_CONFIG_FILE, env, "default", secrets));
+    if (env.DEWEY_CONFIG) layers.push(fileLayer(io, env.DEWEY_CONFIG, env, "env DEWEY_CONFIG", secrets));
+    else if (io.read && exists(DEFAULT_CONFIG_FILE)) {
+      layers.push(fileLayer(io, DEFAULT_CONFIG_FILE, env, "default", secrets));
     }
-    return resolveLayers(layers, env, secrets);
+    return resolveLayers(layers, env, secrets, files);
   } catch (e) {
     throw new Redactor(secrets).redactError(e);
   }
 }
 
+interface FileIo {
+  read?: (file: string) => string;
+  exists: (file: string) => boolean;
+  yaml?: typeof parseYaml;
+}
+
 /** `named` says where the file name came from, for errors about the file itself; the file's secrets go to `secrets`. */
-async function fileLayer(
-  platform: Platform,
-  file: string,
-  env: Env,
-  named: string,
-  secrets: Set<string>,
-): Promise<Layer> {
+function fileLayer(io: FileIo, file: string, env: Env, named: string, secrets: Set<string>): Layer {
   const fail = (message: string, cause?: unknown): never => {
     throw new ConfigError([{ path: "database", message, source: named }], { cause });
   };
   if (isConnectionString(file)) fail("expected a config file path, found a connection string; set DATABASE_URL to it");
   // A file name is quoted, so whatever in it reads as credentials is masked where it stands, however short.
   const quoted = `"${maskCredentials(file)}"`;
-  if (!platform.readTextFile) fail(`cannot read ${quoted}: this runtime has no file access; pass an object or URL`);
-  if (!(await platform.fileExists?.(file) ?? true)) fail(`config file ${quoted} not found`);
+  if (!io.read) fail(`cannot read ${quoted}: this runtime has no file access; pass an object or URL`);
+  if (!io.exists(file)) fail(`config file ${quoted} not found`);
   let text = "";
   try {
-    text = await platform.readTextFile!(file);
+    text = io.read!(file);
   } catch (e) {
     fail(`cannot read config file ${quoted}: ${e instanceof Error ? maskCredentials(e.message) : String(e)}`, e);
   }
-  // Loaded only when a file is read: the YAML parser is a large share of start-up time otherwise.
   for (const secret of yamlSecrets(text, env, isConfigKey).secrets) secrets.add(secret);
-  const { parseYaml } = await import("./yaml.ts");
-  const { value, sources } = parseYaml(text, file);
+  if (!io.yaml) {
+    fail(
+      `${quoted} is YAML, which new DatabaseConnection() cannot read without a configuration (the YAML parser ` +
+        "loads asynchronously): use await getConnection(), dbManager, or new DatabaseConnection(await loadConfig())",
+    );
+  }
+  const { value, sources } = io.yaml!(text, file);
   return objectLayer(value, { env, sources, origin: file });
 }

@@ -8,6 +8,7 @@
 
 import { Redactor } from "../redact.ts";
 import type { Env } from "./interpolate.ts";
+import type { LibpqFiles } from "./libpq_files.ts";
 import { connectionStringLayer, objectLayer } from "./layers.ts";
 import { resolveLayers } from "./resolve.ts";
 import { inputSecrets } from "./secrets.ts";
@@ -33,6 +34,11 @@ export interface ParseConfigOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Where each key path of `input` came from (`database.postgres.port` → `config/dewey.yaml:5`). */
   sources?: Readonly<Record<string, string>>;
+  /**
+   * libpq's files: a `service`'s settings, the password file, the default socket. None by default here; the
+   * `parseConfig` of `@dewey/db` and `DatabaseConnection` take the runtime's (`Runtime.libpqFiles`).
+   */
+  files?: LibpqFiles;
 }
 
 /**
@@ -85,7 +91,7 @@ export function parseConfig(
     const layer = typeof input === "string"
       ? connectionStringLayer(input, "url")
       : objectLayer(input, { env, sources: options.sources });
-    return resolveLayers([layer], env, secrets);
+    return resolveLayers([layer], env, secrets, options.files);
   } catch (e) {
     throw new Redactor(secrets).redactError(e);
   }

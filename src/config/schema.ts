@@ -1,127 +1,37 @@
 /**
  * The zod/mini schema of the `database.postgres` section: one schema per key,
  * each coercing the strings that env vars and URLs give ("5432", "30s",
- * "yes") into typed values. zod/mini rather than zod keeps edge bundles small.
+ * "yes") into typed values (the building blocks are in `coerce.ts`). zod/mini
+ * rather than zod keeps edge bundles small. The keys are this library's and
+ * libpq's (`libpq.ts` lists libpq's, with what this library does with each).
  *
  * Each schema is built on first use: a URL sets five or six keys, and building
- * all forty at import cost a cold start ~5 ms.
+ * all sixty at import cost a cold start ~5 ms.
  *
  * @module
  */
 
 import * as z from "zod/mini";
-import { Secret } from "../redact.ts";
-import { describeKind, describeValue } from "./describe.ts";
-import { parseDuration } from "./duration.ts";
+import {
+  boolean,
+  choice,
+  coerce,
+  duration,
+  durationMs,
+  integer,
+  lazy,
+  list,
+  offOnly,
+  secret,
+  text,
+  toList,
+  tryDuration,
+} from "./coerce.ts";
+import { unsupportedParameter } from "./libpq.ts";
+import { clientEncoding, ipAddress, replication, requireAuth, requiressl } from "./schema_libpq.ts";
 import { closest } from "./suggest.ts";
 
 type Raw = { readonly input?: unknown };
-
-const MAX_TIMER_MS = 2 ** 31 - 1; // setTimeout fires at once beyond this
-const INTEGER = /^[+-]?\d+$/;
-const TRUE = ["true", "yes", "on", "1"];
-const FALSE = ["false", "no", "off", "0"];
-
-/** `build()`'s value, built on the first call. */
-function lazy<T>(build: () => T): () => T {
-  let value: T | undefined;
-  return () => value ??= build();
-}
-
-const expected = (what: string) => (issue: Raw): string => `expected ${what}, found ${describeValue(issue.input)}`;
-
-/** A schema from a coercion that returns `undefined` when the input does not fit. */
-function coerce<T>(what: string, fn: (input: unknown) => T | undefined, secret = false) {
-  return z.transform((input: unknown, payload): T => {
-    const out = fn(input);
-    if (out === undefined) {
-      const found = secret ? describeKind(input) : describeValue(input);
-      const hint = secret && typeof input === "number" ? " (quote it in YAML)" : "";
-      payload.issues.push({ code: "custom", input, message: `expected ${what}, found ${found}${hint}` });
-    }
-    return out as T;
-  });
-}
-
-function toInteger(input: unknown): number | undefined {
-  const n = typeof input === "string" && INTEGER.test(input.trim()) ? Number(input) : input;
-  return typeof n === "number" && Number.isSafeInteger(n) ? n : undefined;
-}
-
-function integer(min: number, max?: number, noun = "an integer") {
-  const what = max === undefined ? `${noun} of at least ${min}` : `${noun} from ${min} to ${max}`;
-  const range = max === undefined ? [z.gte(min, { error: expected(what) })] : [
-    z.gte(min, { error: expected(what) }),
-    z.lte(max, { error: expected(what) }),
-  ];
-  return z.pipe(coerce(what, toInteger), z.number().check(...range));
-}
-
-function toBoolean(input: unknown): boolean | undefined {
-  if (typeof input === "boolean") return input;
-  if (typeof input !== "string" && typeof input !== "number") return undefined;
-  const word = String(input).trim().toLowerCase();
-  return TRUE.includes(word) ? true : FALSE.includes(word) ? false : undefined;
-}
-
-function tryDuration(input: unknown): number | undefined {
-  try {
-    return parseDuration(input);
-  } catch {
-    return undefined;
-  }
-}
-
-const DURATION = 'a duration such as "500ms", "30s", "5m", "1h" or a number of seconds';
-const duration = lazy(() =>
-  z.pipe(
-    coerce(DURATION, tryDuration),
-    z.number().check(
-      z.lte(MAX_TIMER_MS, { error: (i: Raw) => `expected a duration of at most 24.8 days, found ${i.input} ms` }),
-    ),
-  )
-);
-
-const text = lazy(() =>
-  coerce("a non-empty string", (input) => {
-    if (typeof input === "number" && Number.isFinite(input)) return String(input);
-    return typeof input === "string" && input.trim() !== "" ? input.trim() : undefined;
-  })
-);
-
-// A number is refused rather than stringified: YAML reads `0123` as 123 and `1e3` as 1000.
-const secret = lazy(() =>
-  coerce("a non-empty string", (input) => {
-    if (input instanceof Secret) return input;
-    return typeof input === "string" && input !== "" ? new Secret(input) : undefined;
-  }, true)
-);
-
-const boolean = lazy(() => coerce("true or false", toBoolean));
-
-// The error quotes the input as written: a lower-cased copy of a secret put here by mistake would escape redaction.
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  const what = `one of ${values.join(", ")}`;
-  return z.transform((input: unknown, payload): T[number] => {
-    const word = typeof input === "string" ? input.trim().toLowerCase() : undefined;
-    if (word !== undefined && (values as readonly string[]).includes(word)) return word;
-    const hint = typeof input === "string" ? closest(input, values) : undefined;
-    const message = `${expected(what)({ input })}${hint ? ` (did you mean "${hint}"?)` : ""}`;
-    payload.issues.push({ code: "custom", input, message });
-    return z.NEVER;
-  });
-}
-
-function toList(input: unknown): unknown[] | undefined {
-  if (Array.isArray(input)) return input;
-  if (typeof input === "string") return input.split(",").map((s) => s.trim());
-  return typeof input === "number" ? [input] : undefined;
-}
-
-function list<T extends z.core.SomeType>(item: T, what: string) {
-  const atLeastOne = z.minLength(1, { error: `expected at least one ${what}, found none` });
-  return z.pipe(coerce(`a ${what} or a list of them`, toList), z.array(item).check(atLeastOne));
-}
 
 // A URL given as a host would be quoted back whole, credentials and all: it is refused without quoting it.
 const hostName = lazy(() =>
@@ -165,27 +75,58 @@ const prePing = () =>
 
 const pooler = () =>
   z.pipe(
-    oneOf(["transaction", "statement", "session", "none"]),
+    choice(["transaction", "statement", "session", "none"]),
     z.transform((m) => m !== "session" && m !== "none"),
   );
 
+const TLS_VERSIONS = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+
 /** How to build each key's schema (aliases included); {@linkcode fieldSchema} builds it once, when first needed. */
 const FIELDS = {
-  driver: () => oneOf(["postgres", "neon", "pglite"]),
+  driver: () => choice(["postgres", "neon", "pglite"]),
   host: () => list(hostName(), "host"),
+  hostaddr: () => list(ipAddress(), "host address"),
   port: () => list(portNumber(), "port"),
   dbname: text,
   user: text,
   password: secret,
-  sslmode: () => oneOf(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]),
+  passfile: text,
+  service: text,
+  channel_binding: () => choice(["disable", "prefer", "require"]),
+  require_auth: requireAuth,
+  sslmode: () =>
+    choice(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"], {
+      foreign: {
+        "no-verify": "sslmode=require (it encrypts without verifying the certificate)",
+        "true": "sslmode=require, or verify-full to also verify the server",
+      },
+    }),
+  requiressl,
+  sslnegotiation: () => choice(["postgres", "direct"]),
   sslrootcert: text,
   sslcert: text,
   sslkey: secret,
   sslpassword: secret,
+  sslcertmode: () => choice(["disable", "allow"], { key: "sslcertmode", refused: ["require"] }),
+  sslcrl: text,
+  sslcrldir: text,
+  sslsni: boolean,
+  ssl_min_protocol_version: () => choice(TLS_VERSIONS),
+  ssl_max_protocol_version: () => choice(TLS_VERSIONS),
+  sslcompression: () => offOnly("sslcompression"),
+  gssencmode: () => choice(["disable", "prefer"], { key: "gssencmode", refused: ["require"] }),
+  gssdelegation: () => offOnly("gssdelegation"),
+  replication,
   application_name: text,
+  fallback_application_name: text,
+  client_encoding: clientEncoding,
+  options: text,
   connect_timeout: duration,
   keepalives: boolean,
   keepalives_idle: duration,
+  keepalives_interval: duration,
+  keepalives_count: () => integer(0),
+  tcp_user_timeout: durationMs,
   statement_timeout: duration,
   pool_min: () => integer(0),
   pool_max: () => integer(1),
@@ -202,8 +143,8 @@ const FIELDS = {
   prepare: boolean,
   pgbouncer: boolean,
   pooler,
-  target_session_attrs: () => oneOf(["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]),
-  load_balance_hosts: () => oneOf(["disable", "random"]),
+  target_session_attrs: () => choice(["any", "read-write", "read-only", "primary", "standby", "prefer-standby"]),
+  load_balance_hosts: () => choice(["disable", "random"]),
   replicas: () => z.pipe(coerce("a list of replicas", (v) => (v === "" ? [] : toList(v))), z.array(replica())),
   max_replica_lag: duration,
   ws_proxy: text,
@@ -261,7 +202,11 @@ export type FieldName = keyof typeof FIELDS;
 export type FieldValues = { -readonly [K in FieldName]: Schemas[K]["_zod"]["output"] };
 
 /** Alternative spellings and the key each stands for. */
-const ALIASES: Readonly<Record<string, FieldName>> = { dataDir: "data_dir", pooler: "pgbouncer" };
+const ALIASES: Readonly<Record<string, FieldName>> = {
+  dataDir: "data_dir",
+  pooler: "pgbouncer",
+  requiressl: "sslmode",
+};
 
 // Names other libraries use for our keys; edit distance would not find these.
 const FOREIGN_NAMES: Readonly<Record<string, string>> = {
@@ -272,9 +217,26 @@ const FOREIGN_NAMES: Readonly<Record<string, string>> = {
   hostname: "host",
   max: "pool_max",
   min: "pool_min",
-  ssl: "sslmode",
   idle_timeout: "pool_idle_timeout",
   max_lifetime: "pool_max_lifetime",
+};
+
+// Parameters other libraries and ORMs put in connection URLs, with the libpq form (or our key) to write instead.
+const FOREIGN_PARAMS: Readonly<Record<string, string>> = {
+  ssl: "sslmode=require, or verify-full to also verify the server (libpq reads only ssl=true, in a URL)",
+  sslaccept: "sslmode=require for accept_invalid_certs, sslmode=verify-full for strict",
+  sslca: "sslrootcert",
+  ssl_ca: "sslrootcert",
+  sslfactory: "sslmode",
+  schema: "options=-c search_path=<schema>",
+  search_path: "options=-c search_path=<schema>",
+  currentschema: "options=-c search_path=<schema>",
+  timezone: "options=-c TimeZone=<zone>",
+  connection_limit: "pool_max (this library's key)",
+  pool_timeout: "pool_acquire_timeout (this library's key)",
+  socket_timeout: "statement_timeout, or a timeout per query",
+  statement_cache_size: "prepare=false for 0 (this library's key)",
+  uselibpqcompat: "nothing: sslmode already has libpq's meaning here",
 };
 
 /**
@@ -293,6 +255,12 @@ export function resolveKey(
   key: string,
 ): { key: FieldName; message?: undefined } | { key?: undefined; message: string } {
   if (Object.hasOwn(FIELDS, key)) return { key: ALIASES[key] ?? (key as FieldName) };
+  const refused = unsupportedParameter(key);
+  if (refused) return { message: refused };
+  const foreign = foreignParameter(key);
+  if (foreign) {
+    return { message: `unknown key ${JSON.stringify(key)} (not a libpq parameter; libpq's equivalent is ${foreign})` };
+  }
   const hint = keyHint(key);
   return { message: `unknown key ${JSON.stringify(key)}${hint ? ` (did you mean "${hint}"?)` : ""}` };
 }
@@ -309,7 +277,8 @@ export function resolveKey(
  * ```
  */
 export function isConfigKey(name: string): boolean {
-  return name === "database" || name === "postgres" || Object.hasOwn(FIELDS, name) || keyHint(name) !== undefined;
+  return name === "database" || name === "postgres" || Object.hasOwn(FIELDS, name) || keyHint(name) !== undefined ||
+    unsupportedParameter(name) !== undefined || foreignParameter(name) !== undefined;
 }
 
 /**
@@ -325,6 +294,12 @@ export function isConfigKey(name: string): boolean {
  */
 export function keyHint(key: string): string | undefined {
   return Object.hasOwn(FOREIGN_NAMES, key) ? FOREIGN_NAMES[key] : closest(key, Object.keys(FIELDS));
+}
+
+/** What to write instead of another library's URL parameter `key`, if it is a known one. */
+function foreignParameter(key: string): string | undefined {
+  const k = key.toLowerCase();
+  return Object.hasOwn(FOREIGN_PARAMS, k) ? FOREIGN_PARAMS[k] : undefined;
 }
 
 /**

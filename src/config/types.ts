@@ -25,12 +25,22 @@ export type TargetSessionAttrs =
 /** Which adapter talks to the database. */
 export type DriverName = "postgres" | "neon" | "pglite";
 
+/** libpq's `channel_binding`. */
+export type ChannelBinding = "disable" | "prefer" | "require";
+
+/** A TLS protocol version, as libpq's `ssl_min_protocol_version` names it. */
+export type TlsVersion = "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
+
 /** A host and port to dial. */
 export interface HostPort {
-  /** DNS name or IP address. */
+  /** DNS name, IP address, or Unix-socket directory (a path starting with `/`). */
   readonly host: string;
-  /** TCP port. */
+  /** TCP port (for a socket directory, the number in the socket's name). */
   readonly port: number;
+  /** libpq's `hostaddr`: the IP address to dial instead of resolving `host`, which TLS still verifies. */
+  readonly address?: string;
+  /** The password a password file gave for this host, when it differs from `DatabaseConfig.password`. */
+  readonly password?: Secret;
 }
 
 /**
@@ -54,8 +64,20 @@ export interface DatabaseConfig {
   readonly user: string;
   /** Password, hidden from every printout. */
   readonly password?: Secret;
+  /** libpq's `hostaddr`: an IP address per host, dialled instead of resolving its name. */
+  readonly hostaddr?: readonly string[];
+  /** The password file read (`passfile`, `PGPASSFILE` or `~/.pgpass`), when one was. */
+  readonly passfile?: string;
+  /** The service whose settings were read from a service file. */
+  readonly service?: string;
+  /** SCRAM channel binding: `prefer` uses it over TLS when the server offers it, `require` insists. */
+  readonly channel_binding: ChannelBinding;
+  /** libpq 16's `require_auth`: the authentication methods the server may ask for (`scram-sha-256`, `!password`). */
+  readonly require_auth?: string;
   /** TLS mode. */
   readonly sslmode: SslMode;
+  /** `postgres` asks the server for TLS first; `direct` starts TLS at once (PostgreSQL 17). */
+  readonly sslnegotiation: "postgres" | "direct";
   /** Root certificate(s): a file path, inline PEM, or `system`. */
   readonly sslrootcert?: string;
   /** Client certificate: a file path or inline PEM. */
@@ -64,14 +86,40 @@ export interface DatabaseConfig {
   readonly sslkey?: Secret;
   /** Passphrase of an encrypted `sslkey` (hidden). */
   readonly sslpassword?: Secret;
-  /** `application_name` reported to the server. */
+  /** `disable`: never present `sslcert`; `allow`: present it when configured. */
+  readonly sslcertmode: "disable" | "allow";
+  /** Certificate revocation list: a file or inline PEM. */
+  readonly sslcrl?: string;
+  /** A directory of certificate revocation lists. */
+  readonly sslcrldir?: string;
+  /** Send the host name in TLS's SNI. */
+  readonly sslsni: boolean;
+  /** Oldest TLS version accepted. */
+  readonly ssl_min_protocol_version: TlsVersion;
+  /** Newest TLS version offered; unset: the newest the runtime has. */
+  readonly ssl_max_protocol_version?: TlsVersion;
+  /** libpq's `gssencmode`, when set (GSSAPI is never used). */
+  readonly gssencmode?: "disable" | "prefer";
+  /** `application_name` reported to the server (`fallback_application_name` when none was set). */
   readonly application_name: string;
+  /** libpq's `fallback_application_name`, when set. */
+  readonly fallback_application_name?: string;
+  /** Client encoding: always `UTF8`. */
+  readonly client_encoding: "UTF8";
+  /** Command-line options sent to the server at startup, as libpq sends them (`-c search_path=app`). */
+  readonly options?: string;
   /** Bound on a whole connection attempt (TCP, TLS, startup, auth), ms. */
   readonly connect_timeout: number;
   /** TCP keepalives on. */
   readonly keepalives: boolean;
   /** Idle time before the first keepalive probe, ms. */
   readonly keepalives_idle: number;
+  /** libpq's `keepalives_interval`, ms, when set (the runtime keeps the system's). */
+  readonly keepalives_interval?: number;
+  /** libpq's `keepalives_count`, when set (the runtime keeps the system's). */
+  readonly keepalives_count?: number;
+  /** libpq's `tcp_user_timeout`, ms, when set (the runtime cannot apply it). */
+  readonly tcp_user_timeout?: number;
   /** Server-side `statement_timeout`, ms. */
   readonly statement_timeout?: number;
   /** Connections opened and kept. */

@@ -292,7 +292,10 @@ function parseQuery(query: string, decode: Decode, issues: UrlIssue[]): Record<s
       break;
     }
     afterSecret = isSecretKey(key);
-    if (eq >= 0) out[key] = decode(key, part.slice(eq + 1));
+    const value = eq < 0 ? "" : decode(key, part.slice(eq + 1));
+    // libpq reads ssl=true in a URL as sslmode=require, for JDBC's sake.
+    if (key === "ssl" && value === "true") out.sslmode = "require";
+    else if (eq >= 0) out[key] = value;
     else if (known) issues.push({ key, message: `expected "${key}=value" in the URL's query` });
     else issues.push({ key: "query", message: 'expected "name=value" in the URL\'s query, found a part without "="' });
   }
