@@ -106,6 +106,9 @@ export async function startPgBouncer(cluster: Cluster, options: PgBouncerOptions
     if (ids) await Deno.chown(`${dir}/pgbouncer.ini`, ids.uid, ids.gid);
     const child = new Deno.Command("pgbouncer", {
       args: [`${dir}/pgbouncer.ini`],
+      // Its own directory as the working directory: run as postgres, it may not enter the checkout's (a 0700
+      // temp directory, as `mktemp -d` makes).
+      cwd: dir,
       ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
       clearEnv: true,
       env: { PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/bin" },
