@@ -22,11 +22,32 @@ import type { Client, types } from "@neondatabase/serverless";
 import { raceAbort } from "../src/abort.ts";
 import { networkError } from "../src/classify.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
+import type {
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverCopyOut,
+  FieldInfo,
+  QueryMode,
+  QueryResult,
+  Row,
+} from "../src/contracts.ts";
 import { ConfigError, type ConfigIssue, DatabaseConnectionError } from "../src/errors.ts";
 import { CancelGate } from "./cancel_gate.ts";
-import { fromServerError, missingPackage, OID, shapeResult } from "./kit.ts";
+import {
+  customMode,
+  fromServerError,
+  jsonText,
+  missingPackage,
+  OID,
+  parseTimestamp,
+  rawTypes,
+  settingMs,
+  shapeResult,
+} from "./kit.ts";
 import { type NeonSocketSettings, neonSocketSettings, sendCancel } from "./neon_socket.ts";
+import { CopyIn, CopyOut, DescribeParams, type PgWire } from "./neon_stream.ts";
+import { parseArray } from "./pg_array.ts";
 
 export { neonSocketSettings } from "./neon_socket.ts";
 export type { NeonSocketSettings } from "./neon_socket.ts";
@@ -55,12 +76,13 @@ export async function createDriver(config: DatabaseConfig, options: NeonDriverOp
   refuseAuthRules(config);
   const settings = neonSocketSettings(config, options.webSocketConstructor);
   const neon = await import("@neondatabase/serverless").catch(missingPackage(config, "@neondatabase/serverless"));
-  const driver: NeonDriver = { Client: neon.Client, parsers: parsersOf(neon.types) };
+  const driver: NeonDriver = { Client: neon.Client, parsers: parsersOf(neon.types), described: new Map() };
   return {
     name: "neon",
     // A Neon Client queues statements and sends the next after the previous one finished: not pipelining.
     pipelining: false,
     remote: true,
+    notifications: true,
     connect: (request) => connectClient(request, settings, driver),
   };
 }
@@ -92,23 +114,36 @@ function refuseAuthRules(config: DatabaseConfig): void {
 type PgClient = InstanceType<typeof Client> & {
   processID: number | null;
   secretKey: number | null;
-  connection: { stream: { destroy(): void }; on(event: string, fn: (msg: { status?: string }) => void): void };
+  connection: PgWire & {
+    stream: { destroy(): void };
+    on(event: string, fn: (msg: { status?: string; dataTypeIDs?: number[] }) => void): void;
+  };
 };
+
+/** Parameter types by statement text, learned for statements that bind arrays (a bounded memo per driver). */
+type ParamTypes = Map<string, readonly number[]>;
+const PARAM_TYPES_KEPT = 256;
 type PgResult = { rows: Row[]; rowCount: number | null; command: string | null; fields?: FieldInfo[] };
 
-/** What the adapter takes from the imported package. */
+/** What the adapter takes from the imported package, and what its connections share. */
 interface NeonDriver {
   Client: typeof Client;
-  parsers: { getTypeParser(oid: number, format?: "text" | "binary"): unknown };
+  parsers: TypeParsers;
+  described: ParamTypes;
 }
 
-/** pg's parsers, aligned with the postgres.js adapter where they differ (date, interval). */
-function parsersOf(pgTypes: typeof types): NeonDriver["parsers"] {
+/** pg's per-client (or per-query) type parsers. */
+type TypeParsers = { getTypeParser(oid: number, format?: "text" | "binary"): unknown };
+
+/** pg's parsers, aligned with the postgres.js adapter where they differ (date, interval, timestamp read as UTC). */
+function parsersOf(pgTypes: typeof types): TypeParsers {
   return {
     getTypeParser(oid: number, format?: "text" | "binary") {
       if (format !== "binary") {
         if (oid === OID.DATE) return (s: string) => new Date(s);
         if (oid === OID.INTERVAL) return (s: string) => s;
+        if (oid === OID.TIMESTAMP) return parseTimestamp;
+        if (oid === OID.TIMESTAMP_ARRAY) return (s: string) => parseArray(s, parseTimestamp);
       }
       return pgTypes.getTypeParser(oid, format as never);
     },
@@ -118,9 +153,10 @@ function parsersOf(pgTypes: typeof types): NeonDriver["parsers"] {
 async function connectClient(
   request: ConnectRequest,
   settings: NeonSocketSettings,
-  { Client, parsers }: NeonDriver,
+  driver: NeonDriver,
 ): Promise<DriverConnection> {
-  const { config, host, port, signal, onClose } = request;
+  const { Client, parsers } = driver;
+  const { config, host, port, signal, onClose, onNotification } = request;
   signal.throwIfAborted();
   const client = new Client({
     host,
@@ -148,6 +184,12 @@ async function connectClient(
     if (was === "open") onClose(lastError instanceof Error ? lastError : undefined);
   });
   client.connection.on("readyForQuery", (msg) => txStatus = msg.status);
+  if (onNotification) {
+    client.on(
+      "notification",
+      (msg) => onNotification({ channel: msg.channel, payload: msg.payload ?? "", pid: msg.processId }),
+    );
+  }
 
   // The driver may never settle a connect whose socket was torn down: the abort rejects on its own.
   const destroy = () => client.connection.stream.destroy();
@@ -157,7 +199,7 @@ async function connectClient(
     connected = true;
     const { rows } = await raceAbort(client.query(HELLO) as Promise<PgResult>, signal, destroy);
     state = "open";
-    const row = rows[0] as { pid?: number; version?: string } | undefined;
+    const row = rows[0] as { pid?: number; version?: string; idle?: string | null } | undefined;
     return new NeonConnection(
       client,
       settings,
@@ -166,6 +208,7 @@ async function connectClient(
       {
         pid: row?.pid ?? client.processID ?? undefined,
         serverVersion: row?.version,
+        idleSessionTimeout: settingMs(row?.idle),
         // The WebSocket's TLS, to the proxy; the runtime does not say which protocol or cipher it negotiated.
         tls: settings.useSecureWebSocket ? { protocol: "wss" } : null,
         host,
@@ -174,6 +217,7 @@ async function connectClient(
       () => state === "closed",
       () => txStatus,
       config.connect_timeout,
+      driver,
     );
   } catch (error) {
     state = "closed";
@@ -190,11 +234,13 @@ async function connectClient(
 }
 
 /** Proves the connection works and reads what it is. */
-const HELLO = "SELECT pg_backend_pid() AS pid, current_setting('server_version') AS version";
+const HELLO = "SELECT pg_backend_pid() AS pid, current_setting('server_version') AS version, " +
+  "current_setting('idle_session_timeout', true) AS idle";
 
 class NeonConnection implements DriverConnection {
   readonly #gate = new CancelGate();
   #cancels = new Set<Promise<boolean>>();
+  #describing: DescribeParams | undefined;
 
   constructor(
     readonly client: PgClient,
@@ -206,7 +252,13 @@ class NeonConnection implements DriverConnection {
     readonly txStatus: () => string | undefined,
     /** Longest wait for a cancel request's answer, ms. */
     readonly cancelLimit: number,
-  ) {}
+    /** Its driver's parsers and memo of parameter types. */
+    readonly driver: NeonDriver,
+  ) {
+    client.connection.on("parameterDescription", (msg) => {
+      if (this.#describing) this.#describing.types = msg.dataTypeIDs ?? [];
+    });
+  }
 
   get closed(): boolean {
     return this.#ended || this.isClosed();
@@ -220,30 +272,120 @@ class NeonConnection implements DriverConnection {
     return s === undefined ? undefined : s !== "I";
   }
 
-  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal, mode?: QueryMode): Promise<QueryResult> {
     const gate = this.#gate;
     const closed = this.closed;
-    if (gate.held !== undefined || closed) return gate.refuse(closed, signal, () => this.query(text, params, signal));
-    if (signal === undefined) return gate.last = this.#send(text, params);
+    if (gate.held !== undefined || closed) {
+      return gate.refuse(closed, signal, () => this.query(text, params, signal, mode));
+    }
+    const custom = customMode(mode) ? modeConfig(mode, this.driver.parsers) : undefined; // a malformed mode throws before anything is sent
+    if (signal === undefined) return gate.last = this.#send(text, params, custom);
     // Alone on the connection, so its cancel can hit nothing else (adapters/cancel_gate.ts).
     return gate.alone(signal, {
-      send: () => this.#send(text, params),
+      send: () => this.#send(text, params, custom),
       cancel: () => this.#cancel(),
       discard: () => this.close(),
     });
   }
 
-  async #send(text: string, params: readonly unknown[] | undefined): Promise<QueryResult> {
+  async #send(
+    text: string,
+    params: readonly unknown[] | undefined,
+    mode: ModeConfig | undefined,
+  ): Promise<QueryResult> {
     let result: PgResult | PgResult[];
     try {
-      result = params?.length
-        ? await (this.client.query(text, params as unknown[]) as Promise<PgResult | PgResult[]>)
-        : await (this.client.query(text) as Promise<PgResult | PgResult[]>);
+      const values = params?.length ? await this.#values(text, params) : undefined;
+      result = await (mode
+        ? this.client.query({ text, values, rowMode: mode.rowMode, types: mode.types } as never)
+        : values
+        ? this.client.query(text, values)
+        : this.client.query(text)) as PgResult | PgResult[];
     } catch (error) {
       throw mapError(error, true);
     }
     // Several statements in one simple query give one result each; report the last, as postgres.js does.
-    return toResult(Array.isArray(result) ? result[result.length - 1] : result);
+    return toResult(Array.isArray(result) ? result[result.length - 1] : result, mode?.mode);
+  }
+
+  copyFrom(text: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ rowCount: number }> {
+    if (this.closed) return Promise.reject(closedBeforeSent());
+    const copy = new CopyIn(text, source, signal);
+    // After any statement whose cancel is pending; an abort here is a CopyFail, not a cancel.
+    const run = (this.#gate.held ?? Promise.resolve()).then(() => {
+      this.client.query(copy as never);
+      return copy.done;
+    });
+    return run.then((rowCount) => ({ rowCount }), (error) => {
+      throw error === copy.own ? error : mapError(error, true);
+    });
+  }
+
+  copyTo(text: string, signal?: AbortSignal): DriverCopyOut {
+    if (this.closed) throw closedBeforeSent();
+    const copy = new CopyOut(text);
+    let outcome: Promise<boolean> | undefined;
+    let running = false;
+    const onAbort = () => {
+      if (running && outcome === undefined) outcome = this.#cancel();
+    };
+    const started = (this.#gate.held ?? Promise.resolve()).then(() => {
+      signal?.throwIfAborted();
+      running = true;
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.client.query(copy as never);
+    });
+    started.catch(() => {});
+    // Once it ended: a cancel whose outcome is unknown could hit the next statement, so the connection goes.
+    const ended = async () => {
+      running = false;
+      signal?.removeEventListener("abort", onAbort);
+      if (outcome !== undefined && !(await outcome)) await this.close();
+    };
+    return {
+      read: async () => {
+        try {
+          await started;
+          const chunk = await copy.read();
+          if (chunk === undefined) await ended();
+          return chunk;
+        } catch (error) {
+          await ended();
+          throw error === copy.own || error === signal?.reason ? error : mapError(error, true);
+        }
+      },
+    };
+  }
+
+  /**
+   * The parameters as pg must get them for the same result as on the other adapters: a `Date` as its UTC time (pg
+   * would write its local time), byte arrays inside arrays as bytea text, and an array bound to json or jsonb as
+   * JSON (pg would write an array literal); that last needs the parameters' types, asked of the server once per
+   * statement text.
+   */
+  async #values(text: string, params: readonly unknown[]): Promise<unknown[]> {
+    let types: readonly number[] | undefined;
+    if (params.some(Array.isArray)) {
+      types = this.driver.described.get(text);
+      if (types === undefined) {
+        const describe = this.#describing = new DescribeParams(text);
+        this.client.query(describe as never);
+        try {
+          types = await describe.done;
+        } finally {
+          this.#describing = undefined;
+        }
+        if (this.driver.described.size >= PARAM_TYPES_KEPT) {
+          this.driver.described.delete(this.driver.described.keys().next().value!);
+        }
+        this.driver.described.set(text, types);
+      }
+    }
+    return params.map((value, i) => {
+      const type = types?.[i];
+      if (Array.isArray(value) && (type === OID.JSON || type === OID.JSONB)) return jsonText(value);
+      return neonParam(value);
+    });
   }
 
   /** Sends a CancelRequest over a WebSocket of its own; true once the server took it. */
@@ -271,9 +413,51 @@ class NeonConnection implements DriverConnection {
   }
 }
 
-function toResult(result: PgResult): QueryResult {
+function toResult(result: PgResult, mode?: QueryMode): QueryResult {
   const fields: FieldInfo[] = (result.fields ?? []).map((f) => ({ name: f.name, dataTypeID: f.dataTypeID }));
-  return shapeResult(result.rows, fields, result.command, result.rowCount ?? 0);
+  return shapeResult(result.rows, fields, result.command, result.rowCount ?? 0, mode);
+}
+
+/**
+ * A `Date` as its UTC ISO text; a plain object as JSON the way the other adapters write it (pg's would throw on a
+ * bigint); inside arrays, byte arrays as bytea text too (pg's array writer takes Buffers only).
+ */
+function neonParam(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString();
+  if (Array.isArray(value)) return value.map((v) => v instanceof Uint8Array ? "\\x" + hex(v) : neonParam(v));
+  if (typeof value === "object" && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return jsonText(value);
+  }
+  return value;
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+const identity = (text: string) => text;
+
+/** A statement's mode as pg's query config takes it, with the mode itself for shaping the result. */
+interface ModeConfig {
+  mode: QueryMode;
+  rowMode: "array" | undefined;
+  types: TypeParsers | undefined;
+}
+
+/** pg's per-query row mode and type parsers for `mode`: the server's text where it asks, else `parsers`. */
+function modeConfig(mode: QueryMode, parsers: TypeParsers): ModeConfig {
+  const raw = rawTypes(mode);
+  const types = raw === undefined ? undefined : {
+    getTypeParser: (oid: number, format?: "text" | "binary") =>
+      raw(oid) ? identity : parsers.getTypeParser(oid, format),
+  };
+  return { mode, rowMode: mode.rowMode === "array" ? "array" : undefined, types };
+}
+
+function closedBeforeSent(): DatabaseConnectionError {
+  return networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false);
 }
 
 /**

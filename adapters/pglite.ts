@@ -31,9 +31,18 @@ import type { PGlite } from "@electric-sql/pglite";
 import { resolve } from "node:path";
 import { raceAbort } from "../src/abort.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { ConnectionInfo, ConnectRequest, Driver, DriverConnection, QueryResult } from "../src/contracts.ts";
+import type {
+  ConnectionInfo,
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverCopyOut,
+  QueryMode,
+  QueryResult,
+} from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
-import { fromServerError, missingPackage, shapeResult } from "./kit.ts";
+import { customMode, fromServerError, missingPackage, OID, parseTimestamp, rawTypes, shapeResult } from "./kit.ts";
+import { collect, copyFromBlob, copyToBlob, pgliteClosed, PgliteListenConnection, readBlob } from "./pglite_stream.ts";
 
 /**
  * One result set as PGlite returns it.
@@ -54,6 +63,8 @@ export interface PgliteResults {
   affectedRows?: number;
   /** The columns. */
   fields: { name: string; dataTypeID: number }[];
+  /** The `/dev/blob` output of a COPY. */
+  blob?: Blob;
 }
 
 /**
@@ -72,10 +83,18 @@ export interface PgliteInstance {
   readonly closed: boolean;
   /** Result parsers by type OID. */
   parsers: Record<number | string, (text: string, typeId?: number) => unknown>;
+  /** Parameter serializers by type OID. */
+  serializers: Record<number | string, (value: unknown) => string>;
   /** One statement, with parameters (extended protocol). */
-  query(text: string, params?: unknown[]): Promise<PgliteResults>;
+  query(text: string, params?: unknown[], options?: PgliteQueryOptions): Promise<PgliteResults>;
   /** Statements without parameters (simple protocol). */
-  exec(text: string): Promise<PgliteResults[]>;
+  exec(text: string, options?: PgliteQueryOptions): Promise<PgliteResults[]>;
+  /** Calls `callback` with every notification; returns the function that stops it. */
+  onNotification(callback: (channel: string, payload: string) => void): () => void;
+  /** Runs `fn` with the query lock held (for protocol messages of our own). */
+  _runExclusiveQuery<T>(fn: () => Promise<T>): Promise<T>;
+  /** Sends protocol messages as they are. */
+  execProtocol(message: Uint8Array, options?: { syncToFs?: boolean }): Promise<{ messages: { name: string }[] }>;
   /** Shuts the database down. */
   close(): Promise<void>;
 }
@@ -98,9 +117,43 @@ export interface PgliteDriverOptions {
   instance?: PgliteInstance;
 }
 
+/**
+ * Per-statement options PGlite's `query` and `exec` take.
+ *
+ * @example
+ * ```ts ignore
+ * const options: PgliteQueryOptions = { rowMode: "array" };
+ * ```
+ */
+export interface PgliteQueryOptions {
+  /** Rows as arrays. */
+  rowMode?: "array" | "object";
+  /** Result parsers for this statement, by type OID. */
+  parsers?: Record<number | string, (text: string) => unknown>;
+  /** The `/dev/blob` input of a COPY. */
+  blob?: Blob;
+}
+
 // Results come back the way the postgres.js adapter gives them: int8 as a string (PGlite's default is a number,
-// or a bigint beyond 2^53). Array parsers look their element parser up by OID, so int8[] follows.
-const PARSERS = { 20: (text: string) => text };
+// or a bigint beyond 2^53), timestamp read as UTC (PGlite reads it in the process's time zone). Array parsers look
+// their element parser up by OID, so int8[] and timestamp[] follow.
+const PARSERS = { [OID.INT8]: (text: string) => text, [OID.TIMESTAMP]: parseTimestamp };
+
+const PASSES_STRINGS = Symbol("passes strings");
+
+/**
+ * The adapters' parameter rule on a PGlite instance: a string is sent as it is, the text the server parses (PGlite
+ * would refuse a string bound to bytea, and re-read a timestamp string as a `Date`).
+ */
+function installValueRules(pg: PgliteInstance): void {
+  Object.assign(pg.parsers, PARSERS);
+  for (const key of Object.keys(pg.serializers)) {
+    const own = pg.serializers[key];
+    if ((own as { [PASSES_STRINGS]?: true })[PASSES_STRINGS]) continue;
+    const passing = (value: unknown) => typeof value === "string" ? value : own(value);
+    pg.serializers[key] = Object.assign(passing, { [PASSES_STRINGS]: true as const });
+  }
+}
 
 // Data directories open in this process: a second PGlite on the same files would corrupt them.
 const openDirs = new Set<string>();
@@ -152,11 +205,22 @@ export async function createDriver(config: DatabaseConfig, options: PgliteDriver
     pipelining: true, // statements queue on the one connection; no checkout needed for autocommit queries
     maxConnections: 1,
     remote: false,
+    notifications: true,
     async connect(request: ConnectRequest): Promise<DriverConnection> {
       const { signal } = request;
       signal.throwIfAborted();
       // The start keeps going when this attempt gives up, so the next attempt finds it further along.
       const pg = await raceAbort(open(), signal);
+      if (request.onNotification) {
+        // Outside the pool's one connection: the same backend, which it leaves alone when closed.
+        const { rows } = await pg.query("SELECT pg_backend_pid() AS pid, current_setting('server_version') AS v");
+        const row = rows[0] as { pid: number; v: string };
+        return new PgliteListenConnection(
+          pg,
+          { pid: row.pid, serverVersion: row.v, tls: null },
+          request.onNotification,
+        );
+      }
       // The pool holds at most one connection; a retired one may still be cleaning up.
       await current?.closing;
       signal.throwIfAborted();
@@ -181,7 +245,7 @@ export async function createDriver(config: DatabaseConfig, options: PgliteDriver
 
 async function ready(pg: PgliteInstance): Promise<PgliteInstance> {
   await pg.waitReady;
-  Object.assign(pg.parsers, PARSERS);
+  installValueRules(pg);
   return pg;
 }
 
@@ -209,7 +273,8 @@ async function start(
   try {
     pg = new PGliteClass({ dataDir: dir, parsers: PARSERS });
     await pg.waitReady;
-    return { pg, key };
+    installValueRules(pg as unknown as PgliteInstance);
+    return { pg: pg as unknown as PgliteInstance, key };
   } catch (error) {
     if (key !== undefined) openDirs.delete(key);
     await pg?.close().catch(() => {});
@@ -249,26 +314,69 @@ class PgliteConnection implements DriverConnection {
     this.info = { pid: row.pid, serverVersion: row.version, tls: null };
   }
 
-  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal, mode?: QueryMode): Promise<QueryResult> {
+    const options = customMode(mode) ? this.#modeOptions(mode) : undefined;
+    return this.#enqueue((s) => this.#run(text, params, s, options, mode), signal);
+  }
+
+  copyFrom(text: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ rowCount: number }> {
+    const statement = copyFromBlob(text);
+    // PGlite reads a COPY's input from a Blob: the whole source first, then the statement in its turn.
+    return collect(source, signal).then((blob) =>
+      this.#enqueue(async () => {
+        const results = await this.#exec(statement, { blob });
+        return { rowCount: results.at(-1)?.rowCount ?? 0 };
+      }, signal)
+    );
+  }
+
+  copyTo(text: string, signal?: AbortSignal): DriverCopyOut {
+    const statement = copyToBlob(text);
+    const output = this.#enqueue(async () => {
+      const blob = (await this.#exec(statement)).at(-1)?.blob;
+      if (blob === undefined) throw new TypeError("expected a COPY ... TO STDOUT statement");
+      return readBlob(blob);
+    }, signal);
+    output.catch(() => {});
+    return { read: () => output.then((out) => out.read()) };
+  }
+
+  /** PGlite's per-statement options for `mode`: array rows, and the server's text where asked. */
+  #modeOptions(mode: QueryMode): PgliteQueryOptions {
+    const raw = rawTypes(mode);
+    const options: PgliteQueryOptions = mode.rowMode === "array" ? { rowMode: "array" } : {};
+    if (raw === undefined) return options;
+    const parsers: Record<string, (text: string) => string> = {};
+    for (const oid of Object.keys(this.pg.parsers)) if (raw(Number(oid))) parsers[oid] = keepText;
+    if (typeof mode.types === "object") { for (const oid of mode.types.raw) parsers[oid] = keepText; }
+    return { ...options, parsers };
+  }
+
+  async #exec(text: string, options?: PgliteQueryOptions): Promise<PgliteResults[]> {
+    try {
+      return await this.pg.exec(text, options);
+    } catch (error) {
+      throw this.#mapError(error);
+    }
+  }
+
+  /**
+   * Runs `task` after every statement queued before it. One still waiting for its turn gives up when `signal`
+   * aborts; one already running finishes (it cannot be stopped).
+   */
+  #enqueue<T>(task: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.closed) {
       this.#lost();
-      return Promise.reject(
-        new DatabaseConnectionError("the PGlite connection is closed", {
-          code: "CONNECTION_CLOSED",
-          retryable: true,
-          reachedServer: false,
-        }),
-      );
+      return Promise.reject(pgliteClosed("is closed"));
     }
     let started = false;
     const run = this.#tail.then(() => {
       started = true;
-      return this.#run(text, params, signal);
+      return task(signal);
     });
     this.#tail = run.catch(() => {});
     if (!signal) return run;
-    // A statement still waiting for its turn gives up at once; one already running finishes (it cannot be stopped).
-    return new Promise<QueryResult>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const onAbort = () => {
         if (!started) reject(signal.reason);
       };
@@ -278,25 +386,25 @@ class PgliteConnection implements DriverConnection {
     });
   }
 
-  async #run(text: string, params: readonly unknown[] | undefined, signal: AbortSignal | undefined) {
+  async #run(
+    text: string,
+    params: readonly unknown[] | undefined,
+    signal: AbortSignal | undefined,
+    options: PgliteQueryOptions | undefined,
+    mode: QueryMode | undefined,
+  ): Promise<QueryResult> {
     // The statement before this one blocked the thread, so a deadline that passed meanwhile has not fired yet:
     // let due timers run first, so a statement past its deadline is dropped instead of run.
     if (signal && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 0));
     if (signal?.aborted) throw signal.reason; // never started: the core reports it as cancelled before it was sent
-    if (this.closed) {
-      throw new DatabaseConnectionError("the PGlite connection closed before the statement ran", {
-        code: "CONNECTION_CLOSED",
-        retryable: true,
-        reachedServer: false,
-      });
-    }
+    if (this.closed) throw pgliteClosed("closed before the statement ran");
     try {
       // Like postgres.js: without parameters the simple protocol, which allows several statements.
       if (params === undefined || params.length === 0) {
-        const results = await this.pg.exec(text);
-        return toResult(results.at(-1));
+        const results = await this.pg.exec(text, options);
+        return toResult(results.at(-1), mode);
       }
-      return toResult(await this.pg.query(text, params as unknown[]));
+      return toResult(await this.pg.query(text, params as unknown[], options), mode);
     } catch (error) {
       throw this.#mapError(error);
     }
@@ -336,16 +444,23 @@ class PgliteConnection implements DriverConnection {
     }
     // The database outlives this connection (a retired connection is replaced on the same database), so leave
     // nothing behind for the next one: no open transaction, no session settings, temp tables or prepared statements.
+    // DISCARD ALL but its UNLISTEN: the backend is also the LISTEN connection's.
     await this.query("ROLLBACK").catch(() => {});
-    await this.query("DISCARD ALL").catch(() => {});
+    await this.query(DISCARD_ALL_BUT_LISTEN).catch(() => {});
     this.#closed = true;
   }
 }
 
-function toResult(r: PgliteResults | undefined): QueryResult {
+/** What `DISCARD ALL` does (the PostgreSQL documentation lists it), except `UNLISTEN *`. */
+const DISCARD_ALL_BUT_LISTEN = "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; " +
+  "SELECT pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES";
+
+const keepText = (text: string) => text;
+
+function toResult(r: PgliteResults | undefined, mode?: QueryMode): QueryResult {
   if (!r) return { rows: [], rowCount: 0, command: "", fields: [] };
   const count = r.rowCount ?? (r.command === "SELECT" ? undefined : r.affectedRows);
-  return shapeResult(r.rows, r.fields, r.command, count);
+  return shapeResult(r.rows, r.fields, r.command, count, mode);
 }
 
 /** A SQL string literal. */

@@ -16,12 +16,35 @@ import type { Duplex } from "node:stream";
 import postgres from "postgres";
 import { raceAbort } from "../src/abort.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
-import type { ConnectRequest, Driver, DriverConnection, FieldInfo, QueryResult, Row } from "../src/contracts.ts";
+import { networkError } from "../src/classify.ts";
+import type {
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  DriverCopyOut,
+  DriverCursor,
+  DriverCursorOptions,
+  FieldInfo,
+  QueryMode,
+  QueryResult,
+  Row,
+} from "../src/contracts.ts";
 import { DatabaseConnectionError, QueryError } from "../src/errors.ts";
 import { CancelGate } from "./cancel_gate.ts";
 import { DeathWatch, type Ticket } from "./postgres_unsent.ts";
-import { fromServerError, linkError, OID, plainBytes, shapeResult } from "./kit.ts";
+import { fromServerError, linkError, OID, plainBytes, settingMs, shapeResult } from "./kit.ts";
+import { notificationReader } from "./notifications.ts";
 import { parseArray, serializeArray } from "./pg_array.ts";
+import { copyIn, copyOut, openCursor, type PgQuery, type StreamControl } from "./postgres_stream.ts";
+import {
+  installValueRules,
+  lastSet,
+  modeResult,
+  type PgOptions,
+  type PgResult,
+  runAs,
+  toParams,
+} from "./postgres_values.ts";
 import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
 import { openSocket, type SocketFactory } from "./postgres_socket.ts";
 import { handOver, startup as authenticate } from "./postgres_startup.ts";
@@ -32,8 +55,6 @@ export type { TlsEvent } from "./postgres_tls.ts";
 export type { PeerCertificate, TlsNegotiation } from "./tls_negotiate.ts";
 
 type Sql = ReturnType<typeof postgres>;
-type PgResult = Row[] & { count: number | null; command: string | null; columns?: { name: string; type: number }[] };
-type PgQuery = Promise<PgResult> & { cancel(): void };
 
 /** Options for {@linkcode createDriver}. */
 export interface PostgresDriverOptions {
@@ -70,6 +91,7 @@ export async function createDriver(config: DatabaseConfig, options: PostgresDriv
     name: "postgres",
     pipelining: true,
     remote: true,
+    notifications: true,
     // sslmode allow/prefer may take a second attempt, as libpq does.
     connect: (request) =>
       connectWithTls(
@@ -137,20 +159,13 @@ function arrayTypes(rows: { elem: number; arr: number }[], options: PgOptions): 
   return shared;
 }
 
-type PgOptions = {
-  parsers: Record<number, ((text: string) => unknown) | undefined>;
-  serializers: Record<number, ((value: unknown) => string) | undefined>;
-  shared: { typeArrayMap: Record<number, number> };
-  parameters: Record<string, string>;
-};
-
 async function connectOnce(
   request: ConnectRequest,
   attempt: TlsAttempt,
   socket: SocketFactory | null,
   arrayTypes: ArrayTypeCache,
 ): Promise<DriverConnection> {
-  const { config, host, port, signal, onClose } = request;
+  const { config, host, port, signal, onClose, onNotification } = request;
   signal.throwIfAborted();
   const password = (request.password ?? config.password)?.reveal();
   const parameters = startupParameters(config);
@@ -179,6 +194,11 @@ async function connectOnce(
     // unhandled rejection postgres.js's own fetch raises when a connection dies during it
 
     onnotice: () => {},
+    // The LISTEN connection reads notifications off the socket we made (with the sender's pid, which postgres.js
+    // drops); on Workers, where postgres.js makes its own, from postgres.js.
+    ...(onNotification && !socket
+      ? { onnotify: (channel: string, payload: string) => onNotification({ channel, payload }) }
+      : {}),
     connection: Object.fromEntries(Object.entries(parameters).filter(([k]) => !POSTGRES_JS_OWN.has(k))),
     onclose: () => {
       const was = state;
@@ -234,6 +254,12 @@ async function connectOnce(
               raw = s as typeof raw;
               // Where postgres.js reads the protocol from this socket in plaintext (not its own TLS).
               if (!attempt.ssl) watch.attach(s as Parameters<DeathWatch["attach"]>[0]);
+              if (onNotification) {
+                (s as { on(e: "data", f: (b: Uint8Array) => void): void }).on(
+                  "data",
+                  notificationReader(onNotification),
+                );
+              }
             }, () => {});
           }
           return made;
@@ -241,6 +267,7 @@ async function connectOnce(
       }
       : {}),
   } as never);
+  installValueRules((sql as unknown as { options: PgOptions }).options);
 
   let key: { pid: number; secret: number } | undefined;
   const startup = async () => {
@@ -334,23 +361,35 @@ class PostgresConnection implements DriverConnection {
   /** Set by close(), whatever postgres.js reports yet. */
   #ended = false;
 
-  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal, mode?: QueryMode): Promise<QueryResult> {
     const gate = this.#gate;
     const closed = this.closed;
-    if (gate.held !== undefined || closed) return gate.refuse(closed, signal, () => this.query(text, params, signal));
+    if (gate.held !== undefined || closed) {
+      return gate.refuse(closed, signal, () => this.query(text, params, signal, mode));
+    }
+    // Array rows or raw values take their own path, which leaves the default one as it is; a malformed mode throws
+    // here, before anything is sent.
+    const as = mode === undefined ? undefined : runAs(mode);
+    if (as !== undefined) {
+      const shape = (rows: PgResult) => modeResult(lastSet(rows), mode!, this.parsers);
+      if (signal !== undefined) return this.#cancellable(text, params, signal, as, shape);
+      const ticket = this.watch?.issue(params === undefined) ?? -1;
+      return gate.last = this.#settleAs(this.#send(text, params, as), this.written?.(), ticket, shape);
+    }
     if (signal !== undefined) return this.#cancellable(text, params, signal);
     const ticket = this.watch?.issue(params === undefined) ?? -1;
     return gate.last = this.#settle(this.#send(text, params), this.written?.(), ticket);
   }
 
-  #send(text: string, params: readonly unknown[] | undefined): PgQuery {
+  #send(text: string, params: readonly unknown[] | undefined, as?: "values" | "raw"): PgQuery {
     // `unsafe` never prepares unless asked; asking still yields to the instance's `prepare` (config.prepare,
     // off with pgbouncer). Without a parameter list it is the simple protocol (several statements may go at once,
     // nothing is prepared). A list, even empty (a tagged template without values), takes the extended protocol:
     // the server plans the statement once and no RowDescription comes back per call (~20% less CPU on both sides
     // for `SELECT 1`, measured).
-    const args = params === undefined ? [] : params.some(Array.isArray) ? params.map(arrayParam) : params;
-    return this.sql.unsafe(text, args as never[], params === undefined ? SIMPLE : EXTENDED) as unknown as PgQuery;
+    const q = this.sql.unsafe(text, toParams(params) as never[], params === undefined ? SIMPLE : EXTENDED);
+    if (as !== undefined) (q as unknown as PgQuery)[as]();
+    return q as unknown as PgQuery;
   }
 
   /**
@@ -370,6 +409,22 @@ class PostgresConnection implements DriverConnection {
     return lastResult(rows);
   };
 
+  /** {@linkcode PostgresConnection.#settle} for a statement in a row or type mode: its rows shaped by `shape`. */
+  #settleAs(
+    q: PgQuery,
+    before: number | undefined,
+    ticket: Ticket,
+    shape: (rows: PgResult) => QueryResult,
+  ): Promise<QueryResult> {
+    return q.then((rows) => {
+      this.watch?.settle();
+      return shape(rows);
+    }, (error: unknown) => {
+      this.watch?.settle();
+      return this.#failed(error, q, before, this.watch === undefined ? -1 : ticket);
+    });
+  }
+
   #failed(error: unknown, q: PgQuery, before: number | undefined, ticket: Ticket): never {
     // Provably never reached the server, so it may go elsewhere: a statement postgres.js never handed to its
     // connection (it queues one that cannot be pipelined yet); one issued when no byte reached the socket since
@@ -381,14 +436,20 @@ class PostgresConnection implements DriverConnection {
   }
 
   /** A statement with a signal: alone on the connection, so its cancel can hit nothing else (adapters/cancel_gate.ts). */
-  #cancellable(text: string, params: readonly unknown[] | undefined, signal: AbortSignal): Promise<QueryResult> {
+  #cancellable(
+    text: string,
+    params: readonly unknown[] | undefined,
+    signal: AbortSignal,
+    as?: "values" | "raw",
+    shape?: (rows: PgResult) => QueryResult,
+  ): Promise<QueryResult> {
     let q: PgQuery | undefined;
     return this.#gate.alone(signal, {
       send: () => {
         const before = this.written?.();
         const ticket = this.watch?.issue(params === undefined) ?? -1;
-        q = this.#send(text, params);
-        return this.#settle(q, before, ticket);
+        q = this.#send(text, params, as);
+        return shape === undefined ? this.#settle(q, before, ticket) : this.#settleAs(q, before, ticket, shape);
       },
       cancel: async () => {
         // postgres.js hands a statement to its connection a microtask after it is issued. Its own cancel of a
@@ -402,10 +463,45 @@ class PostgresConnection implements DriverConnection {
     });
   }
 
+  cursor(text: string, params: readonly unknown[] | undefined, options: DriverCursorOptions): DriverCursor {
+    if (this.closed) throw closedBeforeSent();
+    return openCursor(this.sql, text, toParams(params), options, this.parsers, this.#stream);
+  }
+
+  copyFrom(text: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ rowCount: number }> {
+    if (this.closed) return Promise.reject(closedBeforeSent());
+    return copyIn(this.sql, text, source, signal, this.#stream);
+  }
+
+  copyTo(text: string, signal?: AbortSignal): DriverCopyOut {
+    if (this.closed) throw closedBeforeSent();
+    return copyOut(this.sql, text, signal, this.#stream);
+  }
+
+  /**
+   * What a cursor or COPY needs of the connection: to start after a statement whose cancel is pending, to cancel
+   * with a known outcome, to close a connection whose cancel's outcome is unknown, and the error mapping.
+   */
+  #stream: StreamControl = {
+    ready: () => this.#gate.held ?? Promise.resolve(),
+    cancel: (q) => this.sendCancel(q),
+    discard: () => this.close(),
+    fail: (error) => mapError(error, true),
+  };
+
+  /** The instance's result parsers, for results in raw mode. */
+  get parsers(): PgOptions["parsers"] {
+    return (this.sql as unknown as { options: PgOptions }).options.parsers;
+  }
+
   async close(): Promise<void> {
     this.#ended = true;
     await this.sql.end({ timeout: 0 }).catch(() => {});
   }
+}
+
+function closedBeforeSent(): DatabaseConnectionError {
+  return networkError("connection closed before the statement was sent", "CONNECTION_CLOSED", false);
 }
 
 /**
@@ -458,34 +554,12 @@ type CancelSocket = {
 
 const CANCEL_REQUEST_CODE = 80877102;
 
-/**
- * postgres.js declares an array parameter with its first element's type (a Date array as `timestamptz`, not
- * `timestamptz[]`), which the server rejects. Such arrays go as literals of unknown type, typed by the server.
- */
-function arrayParam(value: unknown): unknown {
-  if (!Array.isArray(value)) return value;
-  let first: unknown = value;
-  while (Array.isArray(first)) first = first.find((v) => v !== null && v !== undefined);
-  if (first instanceof Date) return serializeArray(value, (d) => (d as Date).toISOString());
-  if (typeof first === "boolean") return serializeArray(value, (b) => b ? "t" : "f");
-  if (typeof first === "bigint") return serializeArray(value);
-  if (first instanceof Uint8Array) return serializeArray(value, (b) => "\\x" + hex(b as Uint8Array));
-  return value;
-}
-
-function hex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
-}
-
 const SIMPLE = { prepare: true, simple: true };
 const EXTENDED = { prepare: true, simple: false };
 
 /** Several statements (simple protocol) give one Result each: report the last, as every adapter does. */
 function lastResult(rows: PgResult): QueryResult {
-  const last = rows[rows.length - 1] as unknown;
-  return toResult(Array.isArray(last) && "command" in last ? last as PgResult : rows);
+  return toResult(lastSet(rows));
 }
 
 function toResult(rows: PgResult): QueryResult {
@@ -498,13 +572,6 @@ function toResult(rows: PgResult): QueryResult {
   const plain: Row[] = [];
   for (let i = 0; i < n; i++) plain.push(rows[i]);
   return shapeResult(plain, fields, rows.command, rows.count);
-}
-
-/** A duration setting as `current_setting` shows it (`200ms`, `5s`, `1min`, `0`) in ms; undefined if unknown. */
-function settingMs(text: string | null | undefined): number | undefined {
-  const m = /^(\d+)\s*(ms|s|min|h|d)?$/.exec(text?.trim() ?? "");
-  if (!m) return undefined;
-  return Number(m[1]) * { ms: 1, s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"]!;
 }
 
 /** Startup parameters postgres.js writes itself (from `user`, `database`); the rest go in its `connection`. */

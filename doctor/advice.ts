@@ -337,6 +337,14 @@ const BY_CODE: { readonly [C in ErrorCode]: Adviser } = {
     cause: `the caller aborted the statement's signal: ${message}`,
     fix: "nothing to fix in the database: the application cancelled the statement (its reason is the cause)",
   }),
+  CONNECTION_BUSY: () => ({
+    cause: "a statement was sent on an engine connection while a cursor or COPY ran on it",
+    fix: "finish the loop (or close the cursor, or read the COPY to its end) first, or take another connection",
+  }),
+  NOT_SUPPORTED: ({ message }) => ({
+    cause: `the adapter cannot do what was asked: ${message}`,
+    fix: "use an adapter that can (postgres, neon and pglite support cursors, COPY and LISTEN)",
+  }),
   PGLITE_IN_USE: ({ message }) => ({
     cause: `another DatabaseConnection in this process holds the PGlite data directory (one at a time): ${message}`,
     fix: "close the other connection to that data directory first",

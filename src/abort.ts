@@ -6,11 +6,15 @@
  * @module
  */
 
+import type { QueryMode } from "./contracts.ts";
 import type { ErrorCode } from "./error_codes.ts";
 import { type CancelPhase, QueryCancelledError, QueryError } from "./errors.ts";
 
-/** Options every query takes. */
-export interface QueryOptions {
+/**
+ * Options every query takes: a signal or timeout, replica routing, and the row and type mode
+ * (`{ rowMode: "array" }`, `{ types: "raw" }`).
+ */
+export interface QueryOptions extends QueryMode {
   /** Cancels the statement (on the server too) when aborted: `QueryCancelledError` with code `QUERY_ABORTED`. */
   signal?: AbortSignal;
   /** Cancels the statement after this many milliseconds: `QueryCancelledError` with code `QUERY_TIMEOUT`. */
@@ -154,9 +158,17 @@ export function cancelledError(
  * own reason (what the pool and the adapters reject with for a statement
  * they never sent) or the server's 57014 becomes a
  * {@linkcode QueryCancelledError}; anything else (a statement that failed
- * for its own reasons meanwhile) is left alone.
+ * for its own reasons meanwhile) is left alone. Cursors and COPY use it too.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { asCancelled } from "./abort.ts";
+ * const signal = AbortSignal.abort(new Error("gave up"));
+ * assert.equal((asCancelled(signal.reason, signal, "queued") as { code: string }).code, "QUERY_ABORTED");
+ * ```
  */
-function asCancelled(error: unknown, signal: AbortSignal, phase: CancelPhase): unknown {
+export function asCancelled(error: unknown, signal: AbortSignal, phase: CancelPhase): unknown {
   if (!signal.aborted || error instanceof QueryCancelledError) return error;
   if (error === signal.reason) return cancelledError(signal, phase, false);
   if (error instanceof QueryError && error.code === "57014") return cancelledError(signal, "running", true, error);

@@ -9,10 +9,21 @@
 export { DatabaseConnectionBase, validated } from "./database.ts";
 export type { ConnectionConfig, DatabaseConnectionOptions } from "./database.ts";
 export { PooledConnection } from "./pooled_connection.ts";
+export { Cursor } from "./cursor.ts";
+export type { CursorOptions } from "./cursor.ts";
+export type { CopyOptions, CopyResult, CopySource } from "./copy.ts";
+export type { NotificationHandler, NotificationInfo, Subscription } from "./listen.ts";
 export { Session } from "./session.ts";
 export type { IsolationLevel, RetryOptions, SessionOptions, SessionState } from "./session.ts";
 export type { QueryOptions } from "./abort.ts";
-export { ConfigError, DatabaseConnectionError, PoolTimeoutError, QueryCancelledError, QueryError } from "./errors.ts";
+export {
+  ConfigError,
+  DatabaseConnectionError,
+  NotSupportedError,
+  PoolTimeoutError,
+  QueryCancelledError,
+  QueryError,
+} from "./errors.ts";
 export type {
   CancelPhase,
   ConfigIssue,
@@ -48,6 +59,9 @@ export type {
   ConnectTrace,
   Driver,
   DriverConnection,
+  DriverCopyOut,
+  DriverCursor,
+  DriverCursorOptions,
   DriverFactory,
   DriverLoader,
   FieldInfo,
@@ -58,6 +72,7 @@ export type {
   InstrumentedDatabase,
   Platform,
   PoolStats,
+  QueryMode,
   QueryResult,
   ReplicaHealth,
   ReplicaRouterFactory,
@@ -65,6 +80,7 @@ export type {
   RouterOptions,
   Row,
   ScopeStorage,
+  ServerNotification,
   SessionTrace,
   StatementTrace,
   Telemetry,

@@ -102,7 +102,7 @@ export function singleConnector(
   { host, port, address, password }: HostPort,
 ): Connector {
   const target = `${host}:${port}`;
-  return async (signal, onClose) => {
+  return async (signal, onClose, onNotification) => {
     signal.throwIfAborted();
     const attempt = bound(driver, config, target, signal);
     // Only a connection handed out may report its closing to the pool.
@@ -116,6 +116,7 @@ export function singleConnector(
         password,
         signal: attempt.signal,
         onClose: (error) => accepted && onClose(error),
+        ...(onNotification ? { onNotification } : {}),
       });
       accepted = true;
       return conn;

@@ -113,7 +113,7 @@ export function hostListConnector(
       reason: why ?? `${target} is now the ${attrs} server` + (failures.length ? ` (${failures.length} skipped)` : ""),
     });
   };
-  return async (signal, onClose) => {
+  return async (signal, onClose, onNotification) => {
     const order = config.load_balance_hosts === "random" ? shuffle(targets) : targets;
     const failures: DatabaseConnectionError[] = [];
     const skipped = new Map<string, string>();
@@ -134,6 +134,7 @@ export function hostListConnector(
           password,
           signal: attempt.signal,
           onClose: (error) => accepted && onClose(error),
+          ...(onNotification ? { onNotification } : {}),
         });
         if (attrs === "any") {
           accept();

@@ -35,11 +35,13 @@ export interface FieldInfo {
 
 /**
  * A query result, the same shape on every adapter. Values are normalised:
- * int8 and numeric as strings, timestamptz as `Date`, json/jsonb parsed,
- * bytea as a plain `Uint8Array`, arrays (nested, with NULLs) as arrays; rows
- * are plain objects. `command` is the tag's verb; `rowCount` the tag's count
- * (for a SELECT, the rows). Several statements in one text give the last one's
- * result.
+ * int8 and numeric as strings, timestamptz as `Date`, timestamp and date as
+ * `Date` (their wall-clock time taken as UTC), json/jsonb parsed, bytea as a
+ * plain `Uint8Array`, arrays (nested, with NULLs) as arrays; rows are plain
+ * objects. `command` is the tag's verb; `rowCount` the tag's count (for a
+ * SELECT, the rows). Several statements in one text give the last one's
+ * result. A {@linkcode QueryMode} changes the rows: `rowMode: "array"` gives
+ * each row as an array, `types: "raw"` the server's text for every value.
  */
 export interface QueryResult<R = Row> {
   /** The rows. */
@@ -91,9 +93,79 @@ export interface ConnectRequest {
    * `connect` has returned the connection.
    */
   readonly onClose: (error?: Error) => void;
+  /**
+   * Set only for the connection the core dedicates to `LISTEN` (when the driver says `notifications: true`): the
+   * adapter calls it for every notification the connection receives, in the order received.
+   */
+  readonly onNotification?: (notification: ServerNotification) => void;
 }
 
-/** One open connection to the server. */
+/**
+ * How a statement's rows come back. Absent (the default path, which must cost nothing extra): objects keyed by
+ * column name, values normalised as {@linkcode QueryResult} says.
+ */
+export interface QueryMode {
+  /**
+   * `"array"`: each row is an array of its values in column order, so columns with the same name are all kept
+   * (`fields` names them). Default `"object"`.
+   */
+  readonly rowMode?: "object" | "array";
+  /**
+   * `"raw"`: every value is the server's text form (`"t"`, `"2024-01-02 03:04:05"`, `"{1,2}"`, `"\\x01"`), NULL
+   * stays `null`; `{ raw: [oid, ...] }`: only columns of those type OIDs stay text. Default `"parsed"`.
+   */
+  readonly types?: "parsed" | "raw" | { readonly raw: readonly number[] };
+}
+
+/** Options of {@linkcode DriverConnection.cursor}. */
+export interface DriverCursorOptions {
+  /** Rows per batch, at least 1. */
+  readonly batchSize: number;
+  /** Row and type mode of every batch. */
+  readonly mode?: QueryMode;
+  /** Aborts the batch being fetched (cancelled on the server); the core then closes the cursor. */
+  readonly signal?: AbortSignal;
+}
+
+/** A server-side cursor open on one connection, from {@linkcode DriverConnection.cursor}. */
+export interface DriverCursor {
+  /**
+   * The next batch (at most `batchSize` rows, `fields` set), or `undefined` once the statement has no more rows.
+   * Rejects as `query()` does. Never called again after it rejected or returned `undefined`.
+   */
+  next(): Promise<QueryResult | undefined>;
+  /**
+   * Ends the cursor, exhausted or not, after an error too; resolves once the connection takes statements again.
+   * Rejects only when the connection cannot be made usable again: the core then discards it.
+   */
+  close(): Promise<void>;
+}
+
+/** The output of a `COPY ... TO STDOUT`, from {@linkcode DriverConnection.copyTo}. */
+export interface DriverCopyOut {
+  /**
+   * The next chunk of output, or `undefined` once the COPY completed. Nothing more is read from the server until
+   * the next call (backpressure), where the transport allows it. Rejects as `query()` does; after the signal given
+   * to `copyTo` aborted, the adapter has asked the server to stop and the core reads until this settles.
+   */
+  read(): Promise<Uint8Array | undefined>;
+}
+
+/** A `NOTIFY` delivered on a listening connection. */
+export interface ServerNotification {
+  /** The channel, as the server spells it. */
+  readonly channel: string;
+  /** The payload (`""` when none was given). */
+  readonly payload: string;
+  /** The notifying backend's process id, when the driver reports it. */
+  readonly pid?: number;
+}
+
+/**
+ * One open connection to the server. The optional members are capabilities: an adapter leaves out what it cannot
+ * do, and the core then fails that call with a `NotSupportedError` naming the adapter (or, for `cursor`, declares
+ * a SQL cursor with `query()` instead).
+ */
 export interface DriverConnection {
   /** What the connection negotiated. */
   readonly info: ConnectionInfo;
@@ -114,12 +186,33 @@ export interface DriverConnection {
    *   `QueryError` 57014), or lets it finish where nothing can stop it (PGlite). The cancel lands on this statement
    *   and on no other: statements issued after it wait until the cancel's outcome is known, and a connection whose
    *   cancel's outcome cannot be known is closed, not reused.
+   * - `mode` (often the caller's whole options object: read only its two fields) asks for array rows or raw
+   *   values; undefined, or neither field set, is the default path, which must cost nothing extra.
    */
-  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal, mode?: QueryMode): Promise<QueryResult>;
   /** Closes the connection; resolves when it is closed. Never rejects; calling it again is harmless. */
   close(): Promise<void>;
   /** Whether a transaction is open, when the driver knows; undefined otherwise. */
   inTransaction?(): boolean | undefined;
+  /**
+   * Opens a cursor over any row-returning statement with the protocol's own portal (Bind, then Execute with a row
+   * limit per batch), without a transaction. No other statement is sent on the connection until `close()`
+   * resolved. Without it the core declares a SQL cursor (`DECLARE ... CURSOR` and `FETCH`, SELECT and VALUES only).
+   */
+  cursor?(text: string, params: readonly unknown[] | undefined, options: DriverCursorOptions): DriverCursor;
+  /**
+   * Runs `COPY ... FROM STDIN`, sending `source`'s chunks as they come, no faster than the connection takes them.
+   * Resolves to the rows copied. When `source` throws or `signal` aborts, the adapter fails the COPY on the server
+   * (CopyFail: the server rolls the statement back), waits for the server's answer and rejects with the source's
+   * error or the signal's reason; a bad row rejects with the server's `QueryError`. In every case the connection is
+   * left usable, or closed.
+   */
+  copyFrom?(text: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ rowCount: number }>;
+  /**
+   * Starts `COPY ... TO STDOUT` and returns its output to read. When `signal` aborts, the adapter cancels the
+   * statement on the server; the core keeps reading until the output settles.
+   */
+  copyTo?(text: string, signal?: AbortSignal): DriverCopyOut;
 }
 
 /** A database driver behind @dewey/db. */
@@ -132,6 +225,11 @@ export interface Driver {
   readonly maxConnections?: number;
   /** Whether the driver dials hosts (TCP/WebSocket); false for an embedded database. */
   readonly remote?: boolean;
+  /**
+   * Whether a connection opened with `onNotification` delivers notifications; without it `db.listen()` fails with
+   * `NotSupportedError`. Such a connection is opened outside the pool and only runs `LISTEN` and `UNLISTEN`.
+   */
+  readonly notifications?: boolean;
   /** Opens one connection; rejects (without calling `onClose`) when the attempt fails or `request.signal` aborts. */
   connect(request: ConnectRequest): Promise<DriverConnection>;
   /** Releases driver-wide resources after the last connection closed. */
@@ -146,8 +244,15 @@ export type DriverLoader = () => DriverFactory | Promise<DriverFactory>;
 
 // ---- opening connections ------------------------------------------------------------------------
 
-/** Opens one connection for the pool; `onClose` fires when it later dies. */
-export type Connector = (signal: AbortSignal, onClose: (error?: Error) => void) => Promise<DriverConnection>;
+/**
+ * Opens one connection for the pool; `onClose` fires when it later dies. `onNotification` is passed on to the
+ * driver (`ConnectRequest.onNotification`) for the connection the core dedicates to `LISTEN`.
+ */
+export type Connector = (
+  signal: AbortSignal,
+  onClose: (error?: Error) => void,
+  onNotification?: (notification: ServerNotification) => void,
+) => Promise<DriverConnection>;
 
 /** Options of a connector for a list of targets. */
 export interface ConnectorOptions {

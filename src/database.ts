@@ -26,8 +26,12 @@ import type {
   StatementTrace,
   Telemetry,
 } from "./contracts.ts";
-import { DatabaseConnectionError, PoolTimeoutError, QueryError } from "./errors.ts";
+import { copyFrom, type CopyOptions, type CopyResult, type CopySource, copyTo } from "./copy.ts";
+import { Cursor, type CursorOptions } from "./cursor.ts";
+import { DatabaseConnectionError, NotSupportedError, PoolTimeoutError, QueryError } from "./errors.ts";
 import { type DatabaseEventMap, type DatabaseEventName, Emitter } from "./events.ts";
+import { Listener, type NotificationHandler, quoteChannel, type Subscription } from "./listen.ts";
+import type { Pin } from "./pinned.ts";
 import { HealthMonitor, type HealthSnapshot } from "./health.ts";
 import { PooledConnection } from "./pooled_connection.ts";
 import { attachLogger, consoleLogger, type Logger, type LogLevel } from "./logger.ts";
@@ -97,7 +101,8 @@ const NO_REPLICAS: Router<Pool> = {
  * Events (`db.on(name, listener)` or `addEventListener`): `connect`,
  * `disconnect`, `checkout`, `checkin`, `validation-failed`, `reconnecting`,
  * `reconnected`, `pool-exhausted`, `leak-suspected`, `schema-version`,
- * `health-change`, `failover`. See `DatabaseEventMap` for their details.
+ * `health-change`, `failover`, `listen-gap`, `listen-error`. See
+ * `DatabaseEventMap` for their details.
  *
  * Every error its methods throw, every event detail, log line and health
  * snapshot passes through the redactor of its configuration, which knows
@@ -140,6 +145,7 @@ export class DatabaseConnectionBase extends Emitter {
   #attached: Telemetry[] = [];
   /** Every attached instrumentation as one; undefined when none, which is the only check on the hot path. */
   #telemetry: Telemetry | undefined;
+  #listener: Listener | undefined;
 
   /** Validates `config` (a parsed config, an object, or a URL) without connecting. Throws `ConfigError`. */
   constructor(config: ConnectionConfig, options: DatabaseConnectionOptions = {}) {
@@ -230,6 +236,107 @@ export class DatabaseConnectionBase extends Emitter {
     const state = this.#state;
     if (state) { for (const pool of [state.pool, ...state.replicas]) pool.telemetry = this.#telemetry; }
   }
+
+  /**
+   * Reads a statement's rows in batches, holding one connection for the
+   * loop (inside `getSession`, the session's). `break`, a throw or an aborted
+   * `signal` closes the cursor and gives the connection back. `rowMode` and
+   * `types` work as for `query`. Memory stays at one batch.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const rows of db.cursor("SELECT id, body FROM events WHERE day = $1", [day], { batchSize: 500 })) {
+   *   for (const row of rows) await archive(row);
+   * }
+   * ```
+   */
+  cursor<R = Row>(text: string, params?: readonly unknown[], options?: CursorOptions): Cursor<R> {
+    const session = this.currentSession();
+    if (session !== undefined) return session.cursor<R>(text, params, options);
+    return new Cursor<R>(this.#pin, text, params, options);
+  }
+
+  /**
+   * Runs `COPY ... FROM STDIN` with `source`'s data: a string, bytes, a
+   * `ReadableStream` or an (async) iterable of strings or bytes, read no
+   * faster than the server takes it. A failing source, an abort or a bad row
+   * rolls the COPY back and rejects; the connection goes back clean.
+   *
+   * @example
+   * ```ts ignore
+   * const { rowCount } = await db.copyFrom("COPY items (id, name) FROM STDIN (FORMAT csv)", "1,pen\n2,ink\n");
+   * ```
+   */
+  copyFrom(text: string, source: CopySource, options?: CopyOptions): Promise<CopyResult> {
+    const session = this.currentSession();
+    if (session !== undefined) return session.copyFrom(text, source, options);
+    return copyFrom(this.#pin, text, source, options);
+  }
+
+  /**
+   * Runs `COPY ... TO STDOUT` and returns its output as a stream, read off
+   * the connection as fast as the stream is read. The statement starts on
+   * the first read; read it to the end or `cancel()` it.
+   *
+   * @example
+   * ```ts ignore
+   * const csv = db.copyTo("COPY (SELECT id, name FROM items) TO STDOUT (FORMAT csv)");
+   * await csv.pipeTo((await Deno.create("items.csv")).writable);
+   * ```
+   */
+  copyTo(text: string, options?: CopyOptions): ReadableStream<Uint8Array> {
+    const session = this.currentSession();
+    if (session !== undefined) return session.copyTo(text, options);
+    return copyTo(this.#pin, text, options);
+  }
+
+  /**
+   * Calls `handler` with each notification sent to `channel` (`NOTIFY`,
+   * `pg_notify`, `db.notify`). Resolves once the server listens. Channels
+   * share one dedicated connection, opened outside the pool (it does not
+   * count against `pool_max`); after it is lost it is reopened and every
+   * channel LISTENed again, with a `listen-gap` event for the downtime.
+   *
+   * @example
+   * ```ts ignore
+   * await using sub = await db.listen("jobs", (payload, { pid }) => console.log(payload, "from", pid));
+   * await db.notify("jobs", "42");
+   * ```
+   */
+  async listen(channel: string, handler: NotificationHandler): Promise<Subscription> {
+    quoteChannel(channel);
+    const { pool, driver } = await this.#init().catch(this.#redact);
+    if (!driver.notifications) throw new NotSupportedError(driver.name, "LISTEN/NOTIFY");
+    if (this.#closed) throw closedError();
+    this.#listener ??= new Listener({
+      connect: pool.connector,
+      events: this,
+      backoffBase: this.config.reconnect_backoff_base,
+      backoffMax: this.config.reconnect_backoff_max,
+    });
+    return await this.#listener.listen(channel, handler).catch(this.#redact);
+  }
+
+  /**
+   * Sends a notification (`pg_notify(channel, payload)`); inside `getSession`
+   * it joins the session and is delivered when it commits.
+   *
+   * @example
+   * ```ts ignore
+   * await db.notify("jobs", JSON.stringify({ id: 42 }));
+   * ```
+   */
+  async notify(channel: string, payload = ""): Promise<void> {
+    quoteChannel(channel);
+    await this.query("SELECT pg_notify($1, $2)", [channel, payload]);
+  }
+
+  /** A connection of its own for a cursor or a COPY outside a session. */
+  #pin: Pin = async (signal) => {
+    const { pool } = await this.#init().catch(this.#redact);
+    const lease = await pool.acquire(signal).catch(this.#redact);
+    return { lease, own: true, session: false, release: (discard) => lease.release(discard) };
+  };
 
   /** The session whose callback is running in this async context, if any. */
   currentSession(): Session | undefined {
@@ -386,6 +493,7 @@ export class DatabaseConnectionBase extends Emitter {
 
   async #close(): Promise<void> {
     this.#detachLogger?.();
+    await this.#listener?.close();
     try {
       await this.#closePools();
     } finally {
@@ -481,6 +589,7 @@ export class DatabaseConnectionBase extends Emitter {
         backoffBase: c.reconnect_backoff_base,
         backoffMax: c.reconnect_backoff_max,
         label,
+        adapter: driver.name,
         unref: this.#unref,
         redactor: this.#redactor,
       },
@@ -567,7 +676,7 @@ export class DatabaseConnectionBase extends Emitter {
         const lease = await target.acquire(signal, trace);
         try {
           running();
-          return await lease.query(text, params, signal) as QueryResult<R>;
+          return await lease.query(text, params, signal, options) as QueryResult<R>;
         } finally {
           await lease.release();
         }
@@ -576,7 +685,7 @@ export class DatabaseConnectionBase extends Emitter {
     for (let attempt = 0;; attempt++) {
       const slot = target.pick() ?? await target.waitShared(undefined, trace);
       try {
-        const result = await target.run(slot, text, params);
+        const result = await target.run(slot, text, params, undefined, options);
         target.done(slot);
         return result as QueryResult<R>;
       } catch (error) {

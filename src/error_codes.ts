@@ -53,6 +53,9 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = /* @__PURE__ */ 
   POOL_TIMEOUT: "no pooled connection became free within pool_acquire_timeout",
   POOL_CLOSED: "the pool is closed: close() was called",
   SESSION_CLOSED: "the session is over (ended, or its connection was lost): start a new one",
+  CONNECTION_BUSY:
+    "a cursor or COPY is running on this engine connection: finish or close it before the next statement",
+  NOT_SUPPORTED: "the adapter in use cannot do this (COPY, LISTEN...): nothing was sent",
 
   // Statements (QueryCancelledError)
   QUERY_TIMEOUT: "the statement's timeout fired: it was queued (never sent) or cancelled on the server (57014)",
@@ -106,6 +109,8 @@ export type ErrorCode =
   | "SESSION_CLOSED"
   | "QUERY_TIMEOUT"
   | "QUERY_ABORTED"
+  | "CONNECTION_BUSY"
+  | "NOT_SUPPORTED"
   | "PGLITE_IN_USE"
   | "PGLITE_OPEN"
   | "ECONNREFUSED"

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ErrorCode } from "./error_codes.ts";
 import { redactText } from "./redact.ts";
 
 /** One problem found while loading or validating a configuration. */
@@ -261,5 +262,34 @@ export class QueryError extends Error {
     this.table = fields.table;
     this.column = fields.column;
     this.constraint = fields.constraint;
+  }
+}
+
+/**
+ * The adapter in use cannot do what was asked (COPY, LISTEN...); nothing was
+ * sent to the server. Names the adapter and the feature.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NotSupportedError } from "./errors.ts";
+ * const err = new NotSupportedError("acme", "COPY");
+ * assert(err.code === "NOT_SUPPORTED" && err.message === "the acme adapter does not support COPY");
+ * ```
+ */
+export class NotSupportedError extends Error {
+  /** Always `NOT_SUPPORTED`. */
+  readonly code: "NOT_SUPPORTED" = "NOT_SUPPORTED" satisfies ErrorCode;
+  /** The adapter's name (`Driver.name`). */
+  readonly adapter: string;
+  /** What it cannot do. */
+  readonly feature: string;
+
+  /** Builds the error; `hint` follows the message. */
+  constructor(adapter: string, feature: string, hint?: string) {
+    super(`the ${adapter} adapter does not support ${feature}${hint ? `: ${hint}` : ""}`);
+    this.name = "NotSupportedError";
+    this.adapter = adapter;
+    this.feature = feature;
   }
 }

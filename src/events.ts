@@ -44,6 +44,13 @@ export interface DatabaseEventMap {
   "health-change": { previous: string; status: string; error?: string };
   /** A read-only target moved: failover found a new primary, or a replica was skipped. */
   "failover": { from?: string; to?: string; reason: string };
+  /**
+   * The LISTEN connection was lost and is back, every channel LISTENed again: notifications sent between `since`
+   * and now (`downtimeMs`) may have been missed.
+   */
+  "listen-gap": { channels: string[]; since: string; downtimeMs: number };
+  /** A notification handler threw (or rejected), or restoring the LISTENs failed for another reason than the link. */
+  "listen-error": { channel: string; error: string };
 }
 
 /** Any event name. */

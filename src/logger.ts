@@ -42,6 +42,8 @@ const LEVELS: { [K in DatabaseEventName]: Leveller<K> } = {
   "schema-version": "info",
   "health-change": (d) => d.status === "healthy" ? "info" : "warn",
   "failover": "warn",
+  "listen-gap": "warn",
+  "listen-error": "error",
 };
 
 /** Floods of the same warning (500 callers hitting an exhausted pool) are logged once per this many ms. */

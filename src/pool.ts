@@ -14,7 +14,7 @@
 
 import { cancelledError } from "./abort.ts";
 import { isConnectionFailure, isRetryableConnectFailure } from "./classify.ts";
-import type { Connector, PoolStats, QueryResult, Telemetry, TracedWork } from "./contracts.ts";
+import type { Connector, PoolStats, QueryMode, QueryResult, Telemetry, TracedWork } from "./contracts.ts";
 import { DatabaseConnectionError, PoolTimeoutError } from "./errors.ts";
 import type { Emitter } from "./events.ts";
 import { Outage } from "./outage.ts";
@@ -43,6 +43,8 @@ export interface PoolOptions {
   backoffMax: number;
   /** Names the target in messages (`127.0.0.1:5432`, `replica db2:5432`). */
   label: string;
+  /** The adapter's name (`Driver.name`), for errors about what it cannot do. */
+  adapter?: string;
   /** Lets a timer not keep the process alive (see `timerUnref`); timers keep it alive when unset. */
   unref?: (handle: unknown) => void;
   /** The configuration's redactor: applied to failed statements and to the errors quoted in messages. */
@@ -96,6 +98,11 @@ export class Pool implements LeaseOwner {
   #counters = { checkouts: 0, timeouts: 0, opened: 0, closed: 0, connectFailures: 0 };
 
   constructor(readonly options: PoolOptions, readonly connector: Connector, readonly events: Emitter) {}
+
+  /** The adapter's name, as `PoolOptions.adapter` gives it. */
+  get adapter(): string {
+    return this.options.adapter ?? "configured";
+  }
 
   /** Opens `min` connections in the background and starts housekeeping. */
   start(): void {
@@ -205,18 +212,35 @@ export class Pool implements LeaseOwner {
   }
 
   /** Runs one statement on `slot`, marking the connection dead if it failed. */
-  run(slot: Slot, text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
-    return this.send(slot, text, params, signal).then(undefined, (error) => {
+  run(
+    slot: Slot,
+    text: string,
+    params?: readonly unknown[],
+    signal?: AbortSignal,
+    mode?: QueryMode,
+  ): Promise<QueryResult> {
+    return this.send(slot, text, params, signal, mode).then(undefined, (error) => {
       this.failed(slot, error);
-      throw this.options.redactor?.redactError(error) ?? error;
+      throw this.redactError(error);
     });
+  }
+
+  /** `error` with the configuration's secrets masked. */
+  redactError<E>(error: E): E {
+    return this.options.redactor?.redactError(error) ?? error;
   }
 
   /**
    * Sends one statement on `slot` without looking at the outcome: the caller passes a failure to
    * {@linkcode Pool.failed}. The shared path uses it to settle a statement with one `then` instead of three.
    */
-  send(slot: Slot, text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  send(
+    slot: Slot,
+    text: string,
+    params?: readonly unknown[],
+    signal?: AbortSignal,
+    mode?: QueryMode,
+  ): Promise<QueryResult> {
     if (slot.dead || slot.conn.closed) {
       this.#markDead(slot);
       return Promise.reject(
@@ -228,7 +252,7 @@ export class Pool implements LeaseOwner {
       );
     }
     try {
-      return slot.conn.query(text, params, signal);
+      return slot.conn.query(text, params, signal, mode);
     } catch (error) {
       return Promise.reject(error); // a driver that throws instead of rejecting
     }

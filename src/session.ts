@@ -8,7 +8,10 @@
 import type { QueryOptions } from "./abort.ts";
 import { isConnectionFailure } from "./classify.ts";
 import type { QueryResult, Row, SessionTrace } from "./contracts.ts";
+import { copyFrom, type CopyOptions, type CopyResult, type CopySource, copyTo } from "./copy.ts";
+import { Cursor, type CursorOptions } from "./cursor.ts";
 import { DatabaseConnectionError, QueryError } from "./errors.ts";
+import { borrowed, type Pin } from "./pinned.ts";
 import { type Lease, RESOLVED } from "./slot.ts";
 import { rowsOf, type SqlTag, sqlTag } from "./sql.ts";
 import { traced } from "./telemetry.ts";
@@ -205,6 +208,52 @@ export class Session {
   execute<R = Row>(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>> {
     return this.query<R>(text, params, options);
   }
+
+  /**
+   * Reads a statement's rows in batches with a SQL cursor in this
+   * transaction (`DECLARE ... CURSOR`, `FETCH`): it sees the transaction's
+   * writes, and the session's other statements may run between batches.
+   * `SELECT` and `VALUES` statements only (the server's rule for `DECLARE`).
+   *
+   * @example
+   * ```ts ignore
+   * for await (const rows of session.cursor("SELECT id FROM jobs WHERE state = $1", ["new"], { batchSize: 100 })) {
+   *   await session.query("UPDATE jobs SET state = 'queued' WHERE id = ANY($1)", [rows.map((r) => r.id)]);
+   * }
+   * ```
+   */
+  cursor<R = Row>(text: string, params?: readonly unknown[], options?: CursorOptions): Cursor<R> {
+    return new Cursor<R>(this.#pin, text, params, options);
+  }
+
+  /**
+   * `COPY ... FROM STDIN` in this transaction; a failure leaves the
+   * transaction failed, as any failed statement does.
+   *
+   * @example
+   * ```ts ignore
+   * await session.copyFrom("COPY items (id, name) FROM STDIN (FORMAT csv)", "1,pen\n");
+   * ```
+   */
+  copyFrom(text: string, source: CopySource, options?: CopyOptions): Promise<CopyResult> {
+    return copyFrom(this.#pin, text, source, options);
+  }
+
+  /**
+   * `COPY ... TO STDOUT` in this transaction, as a stream; read it to the end
+   * (or cancel it, which reads the rest off the wire) before the next statement.
+   *
+   * @example
+   * ```ts ignore
+   * const text = await new Response(session.copyTo("COPY items TO STDOUT")).text();
+   * ```
+   */
+  copyTo(text: string, options?: CopyOptions): ReadableStream<Uint8Array> {
+    return copyTo(this.#pin, text, options);
+  }
+
+  /** The session's connection, lent to a cursor or a COPY. */
+  #pin: Pin = (signal) => this.active ? borrowed(this.#lease, true)(signal) : Promise.reject(this.#closedError());
 
   /** Opens a nested session: a SAVEPOINT that commits by RELEASE and rolls back alone. */
   getSession(): Promise<Session>;

@@ -6,7 +6,7 @@
  */
 
 import { type QueryOptions, withDeadline } from "./abort.ts";
-import type { DriverConnection, QueryResult } from "./contracts.ts";
+import type { DriverConnection, QueryMode, QueryResult } from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
 
 export const now = (): number => performance.now();
@@ -57,8 +57,20 @@ export class Slot {
 
 /** What a lease needs of the pool that granted it (the pool implements it). */
 export interface LeaseOwner {
+  /** The adapter's name (`Driver.name`), for errors about what it cannot do. */
+  readonly adapter: string;
   /** Runs one statement on `slot`, marking the connection dead if it failed. */
-  run(slot: Slot, text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult>;
+  run(
+    slot: Slot,
+    text: string,
+    params?: readonly unknown[],
+    signal?: AbortSignal,
+    mode?: QueryMode,
+  ): Promise<QueryResult>;
+  /** Takes note of a failure on `slot` outside `run` (a cursor, a COPY): a connection failure retires it. */
+  failed(slot: Slot, error: unknown): void;
+  /** `error` with the configuration's secrets masked (what `run` throws is already). */
+  redactError<E>(error: E): E;
   /** Takes back `lease`; `discard` closes its connection. */
   release(lease: Lease, discard: boolean): void;
 }
@@ -90,19 +102,22 @@ export class Lease {
   }
 
   /** Runs a statement on the leased connection. */
-  query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  query(text: string, params?: readonly unknown[], signal?: AbortSignal, mode?: QueryMode): Promise<QueryResult> {
     if (this.#released) {
       return Promise.reject(new DatabaseConnectionError("connection was already released", { reachedServer: false }));
     }
-    return this.pool.run(this.slot, text, params, signal);
+    return this.pool.run(this.slot, text, params, signal, mode);
   }
 
-  /** Runs a statement under the caller's `{ signal, timeout }` (no timer or wrapper when neither is set). */
+  /**
+   * Runs a statement under the caller's `{ signal, timeout }` (no timer or wrapper when neither is set), in the
+   * options' row and type mode.
+   */
   run(text: string, params: readonly unknown[] | undefined, options: QueryOptions | undefined): Promise<QueryResult> {
-    if (!options?.signal && !options?.timeout) return this.query(text, params);
+    if (!options?.signal && !options?.timeout) return this.query(text, params, undefined, options);
     return withDeadline(options, (signal, running) => {
       running();
-      return this.query(text, params, signal);
+      return this.query(text, params, signal, options);
     });
   }
 

@@ -56,6 +56,9 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     "pk-read",
     "ceiling",
     "transaction",
+    "cursor-1m",
+    "copy-in-1m",
+    "notify-latency",
     "cold-start",
     "cold-start-node",
     "memory",
@@ -81,6 +84,7 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
   const cold = ["@dewey/db", "postgres.js", "postgres.js + zod/mini loaded", "postgres.js + @dewey/db loaded"];
   assert.deepEqual(names("cold-start"), cold);
   assert.deepEqual(names("cold-start-node"), cold);
+  assert.deepEqual(names("copy-in-1m"), ["@dewey/db", "postgres.js", "psql \\copy"]);
   assert.deepEqual(names("otel-overhead"), [
     "no telemetry",
     "otel(), no SDK",

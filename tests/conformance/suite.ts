@@ -23,6 +23,9 @@ import {
   QueryCancelledError,
   QueryError,
 } from "../../src/errors.ts";
+import { listenTests } from "./listen.ts";
+import { streamTests } from "./streams.ts";
+import { valueTests } from "./values.ts";
 
 /** What the adapter under test can do; the suite asserts the clear error where it cannot. */
 export interface ConformanceCapabilities {
@@ -43,6 +46,39 @@ export interface ConformanceCapabilities {
   scopedSessions?: boolean;
   /** Settings the adapter refuses: each must fail with a `ConfigError` naming `path` before any I/O. */
   refuses?: readonly { settings: Record<string, unknown>; path: string }[];
+  /**
+   * Builds a `DatabaseConnection` on another server (a throwaway cluster the suite restarts), for the tests that
+   * need a server restart; the adapter has no server to restart when unset (PGlite).
+   */
+  makeDbAt?: (url: string, settings?: Record<string, unknown>) => DatabaseConnection;
+  /**
+   * Which directions of COPY are paced by the other side: `from`, the source is read no faster than the server
+   * takes the data; `to`, the output stays on the server until it is read (a WebSocket cannot be paused; PGlite
+   * takes a COPY's input and hands its output over whole). Default neither.
+   */
+  copyBackpressure?: { readonly from: boolean; readonly to: boolean };
+}
+
+/** What the suite's parts share: the adapter's name and capabilities, and how to open a database and a table. */
+export interface Conformance {
+  /** The adapter's name. */
+  name: string;
+  /** Its capabilities, defaults filled in. */
+  caps: Required<Omit<ConformanceCapabilities, "makeDbAt">> & Pick<ConformanceCapabilities, "makeDbAt">;
+  /** Registers a test named `"<adapter>: <title>"`. */
+  test: (title: string, fn: () => Promise<void>) => void;
+  /** A database with `settings`; close it (`await using`). */
+  open: (settings?: Record<string, unknown>) => Promise<DatabaseConnection>;
+  /** A table unique to this run, created through `db`, dropped at dispose. */
+  table: (db: DatabaseConnection, columns: string) => Promise<TestTable>;
+}
+
+/** A table a test created (see {@linkcode Conformance.table}). */
+export interface TestTable extends AsyncDisposable {
+  /** Its name. */
+  name: string;
+  /** `count(*)` with an optional condition. */
+  count(where?: string): Promise<number>;
 }
 
 /**
@@ -66,12 +102,18 @@ let tables = 0;
  * ```
  */
 export function runConformance(name: string, makeDb: MakeDb, capabilities: ConformanceCapabilities): void {
-  const caps = { maxConnections: Infinity, scopedSessions: true, refuses: [], ...capabilities };
+  const caps = {
+    maxConnections: Infinity,
+    scopedSessions: true,
+    refuses: [],
+    copyBackpressure: { from: false, to: false },
+    ...capabilities,
+  };
   const test = (title: string, fn: () => Promise<void>) => Deno.test(`${name}: ${title}`, fn);
   const open = async (settings: Record<string, unknown> = {}) => await makeDb(settings);
 
   /** A table unique to this run, created through the database under test, dropped at dispose. */
-  const table = async (db: DatabaseConnection, columns: string) => {
+  const table = async (db: DatabaseConnection, columns: string): Promise<TestTable> => {
     const t = `dewey_conf_${name.replace(/\W/g, "_")}_${Deno.pid}_${++tables}`;
     await db.query(`DROP TABLE IF EXISTS ${t}`);
     await db.query(`CREATE TABLE ${t} (${columns})`);
@@ -390,6 +432,11 @@ export function runConformance(name: string, makeDb: MakeDb, capabilities: Confo
     assert.equal(Number((await check.query(`SELECT count(*) AS n FROM ${t.name}`)).rows[0].n), 1);
     await check.query(`DROP TABLE ${t.name}`);
   });
+
+  const shared: Conformance = { name, caps, test, open, table };
+  valueTests(shared);
+  streamTests(shared);
+  listenTests(shared);
 
   for (const refused of caps.refuses) {
     test(`refuses ${JSON.stringify(refused.settings)} with a ConfigError naming ${refused.path}`, async () => {

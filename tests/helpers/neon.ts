@@ -38,7 +38,8 @@ class ProxiedDb extends DatabaseConnection {
 
 /**
  * A `DatabaseConnection` on the test database with the Neon adapter, through a
- * fresh proxy, with `settings` on top (silent logger, no health timer).
+ * fresh proxy, with `settings` on top (silent logger, no health timer); `url`
+ * names another server (a throwaway cluster).
  *
  * @example
  * ```ts ignore
@@ -49,8 +50,9 @@ class ProxiedDb extends DatabaseConnection {
 export function neonDb(
   settings: Record<string, unknown> = {},
   options: DatabaseConnectionOptions = {},
+  url = TEST_URL,
 ): DatabaseConnection & { proxy: WsProxy } {
-  const t = testTarget();
+  const t = testTarget(url);
   const proxy = serveWsProxy({ target: { host: t.host, port: t.port }, port: 0 });
   return new ProxiedDb(
     {

@@ -1,0 +1,212 @@
+/**
+ * Values in and out of postgres.js the way every adapter treats them: the
+ * parameter rules (a string is the text the server parses, a `Date` goes as
+ * its UTC time, arrays as PostgreSQL arrays or JSON as the server's type
+ * says), `timestamp` read as UTC, and results in array or raw mode.
+ *
+ * @module
+ */
+
+import type { FieldInfo, QueryMode, QueryResult, Row } from "../src/contracts.ts";
+import { customMode, jsonText, OID, parseTimestamp, rawTypes, shapeResult } from "./kit.ts";
+import { serializeArray } from "./pg_array.ts";
+
+/** The parts of a postgres.js instance's `options` the adapter reads and adjusts. */
+export type PgOptions = {
+  parsers: Record<number, ((text: string) => unknown) | undefined>;
+  serializers: Record<number, ((value: unknown) => string) | undefined>;
+  shared: { typeArrayMap: Record<number, number> };
+  parameters: Record<string, string>;
+};
+
+/** A postgres.js result: rows (objects, or arrays with `.values()`/`.raw()`) plus what the server said. */
+export type PgResult = Row[] & {
+  count: number | null;
+  command: string | null;
+  columns?: { name: string; type: number }[];
+};
+
+const PASSES_STRINGS = Symbol("passes strings");
+
+/**
+ * Installs the parameter and result rules on one postgres.js instance, before its first statement (the shared
+ * array types are built from these): every serializer sends a string as it is, the text the server parses
+ * (postgres.js would turn `'{"a":1}'` into a JSON string, `'true'` into false, and re-read a timestamp string in
+ * the process's time zone); json and jsonb serialise anything else; `timestamp` is read as UTC.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { installValueRules, type PgOptions } from "./postgres_values.ts";
+ * const options: PgOptions = {
+ *   parsers: {},
+ *   serializers: { 16: (x) => x === true ? "t" : "f" },
+ *   shared: { typeArrayMap: {} },
+ *   parameters: {},
+ * };
+ * installValueRules(options);
+ * assert(options.serializers[16]!("true") === "true" && options.serializers[16]!(false) === "f");
+ * assert(options.serializers[3802]!('{"a":1}') === '{"a":1}');
+ * assert(options.parsers[1114]!("2024-01-02 03:04:05") instanceof Date);
+ * ```
+ */
+export function installValueRules(options: PgOptions): void {
+  const serializers = options.serializers;
+  serializers[OID.JSON] = serializers[OID.JSONB] = jsonText;
+  for (const key of Object.keys(serializers)) {
+    const own = serializers[Number(key)];
+    if (own === undefined || (own as { [PASSES_STRINGS]?: true })[PASSES_STRINGS]) continue;
+    const passing = (value: unknown) => typeof value === "string" ? value : own(value);
+    serializers[Number(key)] = Object.assign(passing, { [PASSES_STRINGS]: true as const });
+  }
+  options.parsers[OID.TIMESTAMP] = parseTimestamp;
+}
+
+const NO_PARAMS: readonly unknown[] = Object.freeze([]);
+
+/**
+ * The parameters as postgres.js should get them: a `Date` as its ISO text with no declared type (postgres.js would
+ * declare `timestamptz`, and the server would then shift it by the session's time zone into a `timestamp`),
+ * `undefined` as NULL, arrays as `arrayParam` says. Returns `params` itself when nothing needs changing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { toParams } from "./postgres_values.ts";
+ * const params = [1, "x"];
+ * assert(toParams(params) === params);
+ * assert.deepEqual(toParams([new Date(0)]), ["1970-01-01T00:00:00.000Z"]);
+ * ```
+ */
+export function toParams(params: readonly unknown[] | undefined): readonly unknown[] {
+  if (params === undefined) return NO_PARAMS;
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    if (v === undefined || (typeof v === "object" && v !== null && (v instanceof Date || Array.isArray(v)))) {
+      return params.map(toParam);
+    }
+  }
+  return params;
+}
+
+function toParam(value: unknown): unknown {
+  if (value === undefined) return null; // NULL, as on the other adapters (postgres.js refuses undefined)
+  if (value instanceof Date) return value.toISOString();
+  return Array.isArray(value) ? arrayParam(value) : value;
+}
+
+/**
+ * postgres.js declares an array parameter with its first element's type (a boolean array as `bool`, not
+ * `bool[]`), which the server rejects. Arrays of `Date`s become arrays of ISO strings (no declared type: the server
+ * types the parameter, so it also serialises as JSON when bound to json/jsonb); arrays of booleans, bigints and
+ * byte arrays go as literals of unknown type, typed by the server.
+ */
+function arrayParam(value: readonly unknown[]): unknown {
+  let first: unknown = value;
+  while (Array.isArray(first)) first = first.find((v) => v !== null && v !== undefined);
+  if (first instanceof Date) return isoLeaves(value);
+  if (typeof first === "boolean") return serializeArray(value, (b) => b ? "t" : "f");
+  if (typeof first === "bigint") return serializeArray(value);
+  if (first instanceof Uint8Array) return serializeArray(value, (b) => "\\x" + hex(b as Uint8Array));
+  return value;
+}
+
+function isoLeaves(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(isoLeaves);
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+function hex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/**
+ * Several statements (simple protocol) give one result set each: the last one, whole (see {@linkcode wholeRows}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lastSet, type PgResult } from "./postgres_values.ts";
+ * const rows = Object.assign([, , { n: 1 }], { count: 1, command: "SELECT" }) as unknown as PgResult;
+ * assert.deepEqual([...lastSet(rows)], [{ n: 1 }]);
+ * ```
+ */
+export function lastSet(rows: PgResult): PgResult {
+  const last = rows[rows.length - 1] as unknown;
+  return wholeRows(Array.isArray(last) && "command" in last ? last as PgResult : rows);
+}
+
+/**
+ * `rows` without the leading holes postgres.js 3.4 leaves after a statement failed part-way through its rows: it
+ * does not reset its row counter on an error, so the next result on that connection is filled from the old
+ * offset (porsager/postgres#1119, #1181). One `in` test when there is nothing to mend.
+ */
+export function wholeRows(rows: PgResult): PgResult {
+  if (rows.length === 0 || 0 in rows) return rows;
+  const whole = rows.filter(() => true) as PgResult;
+  whole.count = rows.count;
+  whole.command = rows.command;
+  whole.columns = rows.columns;
+  return whole;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * A result in `mode`. postgres.js ran the statement with `.values()` (arrays of parsed values) when every value is
+ * parsed, else with `.raw()` (arrays of each value's bytes), which this decodes to the server's text and parses
+ * with `parsers` where the mode wants a value. In the default mode (a cursor's batches) the rows are postgres.js's
+ * objects. `columns` and `count` stand in for the result's own (a cursor's later batches have none).
+ */
+export function modeResult(
+  rows: PgResult,
+  mode: QueryMode,
+  parsers: PgOptions["parsers"],
+  columns: readonly { name: string; type: number }[] = rows.columns ?? [],
+  count: number | null = rows.count,
+): QueryResult {
+  const fields: FieldInfo[] = columns.map((c) => ({ name: c.name, dataTypeID: c.type }));
+  const raw = rawTypes(mode);
+  const arrays = mode.rowMode === "array";
+  const out: (Row | unknown[])[] = new Array(rows.length);
+  if (raw === undefined && arrays) {
+    for (let i = 0; i < rows.length; i++) out[i] = rows[i];
+  } else {
+    // `.raw()` rows, or (a cursor's default mode) objects already parsed.
+    const parse = columns.map((c) => raw === undefined || raw(c.type) ? undefined : parsers[c.type]);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i] as unknown as (Uint8Array | null)[];
+      if (raw === undefined) {
+        out[i] = row as unknown as Row;
+        continue;
+      }
+      const values = (arrays ? new Array(columns.length) : {}) as Record<string | number, unknown>;
+      for (let j = 0; j < columns.length; j++) {
+        const bytes = row[j];
+        const text = bytes === null ? null : decoder.decode(bytes);
+        const p = parse[j];
+        values[arrays ? j : columns[j].name] = text === null || p === undefined ? text : p(text);
+      }
+      out[i] = values;
+    }
+  }
+  return shapeResult(out as Row[], fields, rows.command, count, mode);
+}
+
+/**
+ * How postgres.js must run a statement for `mode`: `"values"` (arrays, parsed), `"raw"` (arrays of bytes), or
+ * undefined for its default (objects, parsed). Throws a `TypeError` for a malformed mode, before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runAs } from "./postgres_values.ts";
+ * assert(runAs(undefined) === undefined && runAs({ rowMode: "array" }) === "values" && runAs({ types: "raw" }) === "raw");
+ * ```
+ */
+export function runAs(mode: QueryMode | undefined): "values" | "raw" | undefined {
+  if (!customMode(mode)) return undefined;
+  return rawTypes(mode) === undefined ? "values" : "raw";
+}
