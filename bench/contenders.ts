@@ -48,6 +48,19 @@ export function target(url: URL): Target {
   };
 }
 
+/**
+ * `-h host -p port -U user`: the connection flags of a libpq command-line client (psql, pgbench).
+ *
+ * @example
+ * ```ts
+ * import { libpqFlags } from "./contenders.ts";
+ * console.assert(libpqFlags({ host: "h", port: 1, dbname: "d", user: "u" }).join(" ") === "-h h -p 1 -U u");
+ * ```
+ */
+export function libpqFlags(t: Target): string[] {
+  return ["-h", t.host, "-p", String(t.port), "-U", t.user];
+}
+
 /** Names used in every table. */
 export const OURS = "@dewey/db";
 /** Raw postgres.js, one instance with `max: N`. */

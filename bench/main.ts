@@ -24,9 +24,12 @@ import { bundle } from "./scenarios/bundle.ts";
 import { ceiling } from "./scenarios/ceiling.ts";
 import { coldStart } from "./scenarios/cold_start.ts";
 import { coldStartNode } from "./scenarios/cold_start_node.ts";
+import { copyIn } from "./scenarios/copy_in.ts";
+import { cursor } from "./scenarios/cursor.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
 import { idleMemory } from "./scenarios/idle_memory.ts";
 import { installSize } from "./scenarios/install_size.ts";
+import { notifyLatency } from "./scenarios/notify_latency.ts";
 import { otelOverhead } from "./scenarios/otel_overhead.ts";
 import { pkRead } from "./scenarios/pk_read.ts";
 import { recovery } from "./scenarios/recovery.ts";
@@ -45,6 +48,9 @@ export const SCENARIOS: readonly Scenario[] = [
   pkRead,
   ceiling,
   transaction,
+  cursor,
+  copyIn,
+  notifyLatency,
   coldStart,
   coldStartNode,
   idleMemory,

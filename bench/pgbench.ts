@@ -6,7 +6,7 @@
  */
 
 import { quantile } from "./stats.ts";
-import type { Target } from "./contenders.ts";
+import { libpqFlags, type Target } from "./contenders.ts";
 
 /** What one pgbench run reports. */
 export interface PgbenchRun {
@@ -91,12 +91,7 @@ export async function pgbench(options: PgbenchOptions): Promise<PgbenchRun> {
       String(perClient),
       "-f",
       script,
-      "-h",
-      t.host,
-      "-p",
-      String(t.port),
-      "-U",
-      t.user,
+      ...libpqFlags(t),
       ...(options.log ? ["-l", `--log-prefix=${dir}/log`] : []),
       t.dbname,
     ];
