@@ -149,6 +149,10 @@ function ending(q: PgQuery): Promise<PgResult> {
       q.active = false;
       if (streamed) return resolve(value as PgResult);
       streamed = true;
+      // An error that ends the COPY within the chunk that started it is emitted on the stream before anyone could
+      // listen (Node emits it on the next tick): without a listener it would be an uncaught exception. The error
+      // itself reaches the caller through the stream's reader and through the promise returned here.
+      if (isStream(value)) (value as { on(event: "error", fn: () => void): void }).on("error", () => {});
       first.resolve(value);
       if (!isStream(value)) resolve(value as PgResult);
     };
@@ -195,7 +199,6 @@ export async function copyIn(
     throw fail(error);
   }
   if (typeof stream?.write !== "function") throw notCopy("FROM STDIN");
-  stream.on("error", () => {}); // the error is the source's, or the server's, and both are thrown below
   // The server may fail the COPY (a bad row) while the source still has data: stop feeding it then.
   let stop: ((error: unknown) => void) | undefined;
   const stopped = new Promise<never>((_, reject) => stop = reject);
@@ -278,7 +281,6 @@ export function copyOut(
     // the end of the COPY (its last data, or its error) came in the chunk that filled the buffer, nothing reads the
     // stream again and the socket would stay paused, the next statement's answer unread: resume it once it ended.
     ended.finally(() => stream._read?.(0)).catch(() => {});
-    stream.on("error", () => {}); // surfaces through the iterator
     return stream[Symbol.asyncIterator]();
   };
   return {
