@@ -141,10 +141,10 @@ export function lastSet(rows: PgResult): PgResult {
 /**
  * `rows` without the leading holes postgres.js 3.4 leaves after a statement failed part-way through its rows: it
  * does not reset its row counter on an error, so the next result on that connection is filled from the old
- * offset (porsager/postgres#1119, #1181). One `in` test when there is nothing to mend.
+ * offset (porsager/postgres#1119, #1181). One element read when there is nothing to mend.
  */
 export function wholeRows(rows: PgResult): PgResult {
-  if (rows.length === 0 || 0 in rows) return rows;
+  if (rows.length === 0 || rows[0] !== undefined) return rows; // a row is never undefined: a hole reads so
   const whole = rows.filter(() => true) as PgResult;
   whole.count = rows.count;
   whole.command = rows.command;
