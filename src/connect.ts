@@ -9,7 +9,14 @@
 
 import { isRetryableConnectFailure, isServerFull } from "./classify.ts";
 import type { DatabaseConfig, HostPort } from "./config/types.ts";
-import type { Connector, ConnectorOptions, Driver, DriverConnection, HostListConnector } from "./contracts.ts";
+import type {
+  Connector,
+  ConnectorOptions,
+  ConnectRequest,
+  Driver,
+  DriverConnection,
+  HostListConnector,
+} from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
 import { describeError } from "./redact.ts";
 
@@ -87,6 +94,48 @@ export function bound(driver: Driver, config: DatabaseConfig, target: string, si
   };
 }
 
+/** A connection just opened, not handed out yet: it reports its closing once {@linkcode Dialed.accept} was called. */
+export interface Dialed {
+  /** The connection. */
+  readonly conn: DriverConnection;
+  /** Hands it out: from now on its closing reaches the pool. */
+  accept(): void;
+}
+
+/**
+ * Opens one connection to `target` with `signal` (the attempt's, from
+ * {@linkcode bound}). A connection not handed out (a server role that did not
+ * match, a fallback not taken) must not report its closing to the pool, so
+ * `onClose` is heard only after `accept()`.
+ *
+ * @example
+ * ```ts ignore
+ * const { conn, accept } = await dial(driver, config, config.hosts[0], attempt.signal, onClose);
+ * accept();
+ * ```
+ */
+export async function dial(
+  driver: Driver,
+  config: DatabaseConfig,
+  { host, port, address, password }: HostPort,
+  signal: AbortSignal,
+  onClose: (error?: Error) => void,
+  onNotification?: ConnectRequest["onNotification"],
+): Promise<Dialed> {
+  let accepted = false;
+  const conn = await driver.connect({
+    config,
+    host,
+    port,
+    address,
+    password,
+    signal,
+    onClose: (error) => accepted && onClose(error),
+    ...(onNotification ? { onNotification } : {}),
+  });
+  return { conn, accept: () => accepted = true };
+}
+
 /**
  * The connector for one server whatever it is (`target_session_attrs: any`).
  *
@@ -96,29 +145,14 @@ export function bound(driver: Driver, config: DatabaseConfig, target: string, si
  * const conn = await connect(signal, () => {});
  * ```
  */
-export function singleConnector(
-  driver: Driver,
-  config: DatabaseConfig,
-  { host, port, address, password }: HostPort,
-): Connector {
-  const target = `${host}:${port}`;
+export function singleConnector(driver: Driver, config: DatabaseConfig, hostPort: HostPort): Connector {
+  const target = `${hostPort.host}:${hostPort.port}`;
   return async (signal, onClose, onNotification) => {
     signal.throwIfAborted();
     const attempt = bound(driver, config, target, signal);
-    // Only a connection handed out may report its closing to the pool.
-    let accepted = false;
     try {
-      const conn: DriverConnection = await driver.connect({
-        config,
-        host,
-        port,
-        address,
-        password,
-        signal: attempt.signal,
-        onClose: (error) => accepted && onClose(error),
-        ...(onNotification ? { onNotification } : {}),
-      });
-      accepted = true;
+      const { conn, accept } = await dial(driver, config, hostPort, attempt.signal, onClose, onNotification);
+      accept();
       return conn;
     } catch (error) {
       throw connectError(attempt.signal.aborted ? attempt.signal.reason : error, target);

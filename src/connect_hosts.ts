@@ -10,7 +10,7 @@
 
 import { raceAbort } from "./abort.ts";
 import type { DatabaseConfig, HostPort, TargetSessionAttrs } from "./config/types.ts";
-import { bound, connectError } from "./connect.ts";
+import { bound, connectError, dial, type Dialed } from "./connect.ts";
 import type { Connector, ConnectorOptions, Driver, DriverConnection } from "./contracts.ts";
 import { DatabaseConnectionError } from "./errors.ts";
 
@@ -117,25 +117,13 @@ export function hostListConnector(
     const order = config.load_balance_hosts === "random" ? shuffle(targets) : targets;
     const failures: DatabaseConnectionError[] = [];
     const skipped = new Map<string, string>();
-    let fallback: { conn: DriverConnection; accept: () => void; target: string } | undefined;
-    for (const { host, port, address, password } of order) {
-      const target = `${host}:${port}`;
+    let fallback: (Dialed & { target: string }) | undefined;
+    for (const hostPort of order) {
+      const target = `${hostPort.host}:${hostPort.port}`;
       if (signal.aborted) break;
       const attempt = bound(driver, config, target, signal);
-      // Only the connection we hand out may report its closing to the pool.
-      let accepted = false;
-      const accept = () => accepted = true;
       try {
-        const conn = await driver.connect({
-          config,
-          host,
-          port,
-          address,
-          password,
-          signal: attempt.signal,
-          onClose: (error) => accepted && onClose(error),
-          ...(onNotification ? { onNotification } : {}),
-        });
+        const { conn, accept } = await dial(driver, config, hostPort, attempt.signal, onClose, onNotification);
         if (attrs === "any") {
           accept();
           landed(target, failures, skipped);
