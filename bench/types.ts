@@ -25,7 +25,7 @@ export interface ContenderResult {
   ratio?: number;
 }
 
-/** A target from issue 8 and whether this run met it. */
+/** A target and whether this run met it. */
 export interface TargetResult {
   /** What is compared, e.g. `@dewey/db ≥ 1.3× postgres.js`. */
   label: string;

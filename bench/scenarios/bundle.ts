@@ -14,7 +14,7 @@
 import { target } from "../stats.ts";
 import type { BenchContext, ContenderResult, Scenario, ScenarioResult } from "../types.ts";
 
-/** Issue 6: the @dewey/db Worker at most this many KB (1024 bytes) gzip larger than the Neon-only one. */
+/** The @dewey/db Worker at most this many KB (1024 bytes) gzip larger than the Neon-only one. */
 const TARGET_KB = 15;
 
 type Sizes = { name: string; bytes: number; gzip?: number }[];

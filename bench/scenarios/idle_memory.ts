@@ -44,7 +44,7 @@ export const idleMemory: Scenario = {
       targets: [],
       notes: [
         "RSS growth per connection (extra: V8 heap and external per connection), after gc, in a fresh process each. " +
-        "No target in issue 8; RSS is coarse (allocator pages), the heap column is the finer one.",
+        "No target; RSS is coarse (allocator pages), the heap column is the finer one.",
       ],
     };
   },

@@ -42,7 +42,7 @@ export const pkRead: Scenario = {
       targets: [],
       notes: [
         `${perRound} reads per round of ${ITEMS} (${ITEM_COUNT} rows) by a fixed pseudo-random id sequence; ` +
-        `${OURS} at ${vsPgbench.toFixed(2)}× pgbench. No target in issue 8: read the ratio against ${RAW}.`,
+        `${OURS} at ${vsPgbench.toFixed(2)}× pgbench. No target: read the ratio against ${RAW}.`,
       ],
     };
   },
