@@ -74,7 +74,7 @@ export const copyIn: Scenario = {
           `The same file each round into an UNLOGGED table (id int, name text, amount numeric), truncated before ` +
           `the round; ${OURS} reads it as a ReadableStream, ${RAW} pipes a file stream into .writable(), psql's time ` +
           `includes its start and connect. ${OURS} at ${vsPsql.toFixed(2)}× psql, ${vsRaw.toFixed(2)}× ${RAW}. ` +
-          `No target in the issue: read the ratio.`,
+          `No target: read the ratio.`,
         ],
       };
     } finally {

@@ -55,7 +55,7 @@ export const notifyLatency: Scenario = {
         notes: [
           `${count} notifications per round, one at a time, each sent by a third connection (pg_notify) and timed ` +
           `from before the send to the handler: the notifier's round trip is in both. ` +
-          `${OURS} at ${ratio.toFixed(2)}× ${RAW}'s p50. No target in the issue: read the ratio.`,
+          `${OURS} at ${ratio.toFixed(2)}× ${RAW}'s p50. No target: read the ratio.`,
         ],
       };
     } finally {
