@@ -107,7 +107,7 @@ export const fakePool: Scenario = {
         targets: [target(`${CORE} ≥ 2M pairs/s on one core`, core, ">=", 2e6, `${(core / 1e6).toFixed(2)}M/s`)],
         notes: [
           `${n} sequential pairs per round, 10 idle connections, default pool settings (pre_ping 1 s). ` +
-          `Ratios are against the floor; the target is absolute because the issue states it so.`,
+          `Ratios are against the floor; the target is absolute: pairs per second on one core.`,
         ],
       };
     } finally {
