@@ -24,6 +24,23 @@ export interface QueryOptions extends QueryMode {
 }
 
 /**
+ * Whether `options` asks for nothing but a row or type mode: such a statement
+ * is pipelined on a shared connection like one without options (query
+ * builders pass `{ rowMode: "array" }` on every statement).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { modeOnly } from "./abort.ts";
+ * assert(modeOnly(undefined) && modeOnly({ rowMode: "array", types: "raw" }));
+ * assert(!modeOnly({ rowMode: "array", timeout: 100 }) && !modeOnly({ readOnly: true }));
+ * ```
+ */
+export function modeOnly(options: QueryOptions | undefined): boolean {
+  return options === undefined || (options.signal === undefined && !options.timeout && !options.readOnly);
+}
+
+/**
  * `promise`, or a rejection with the signal's reason as soon as `signal`
  * aborts. The promise itself keeps going: `onAbort` is the place to stop it
  * (destroy a socket, close a connection). The listener is removed once either

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type QueryOptions, withDeadline } from "./abort.ts";
+import { modeOnly, type QueryOptions, withDeadline } from "./abort.ts";
 import { isConnectionFailure, isTransientSqlState } from "./classify.ts";
 import { parseConfig } from "./config/parse.ts";
 import type { DatabaseConfig, HostPort } from "./config/types.ts";
@@ -18,6 +18,7 @@ import type {
   DriverFactory,
   Instrumentation,
   PoolStats,
+  QueryMode,
   QueryResult,
   Router,
   Row,
@@ -201,9 +202,11 @@ export class DatabaseConnectionBase extends Emitter {
     const trace = this.#telemetry?.statement(text, params);
     if (trace !== undefined) return this.#traced(trace, text, params, options) as Promise<QueryResult<R>>;
     const pool = this.#pool;
-    if (pool !== undefined && options === undefined && this.#pipelining) {
+    if (pool !== undefined && this.#pipelining && modeOnly(options)) {
       const slot = pool.pick();
-      if (slot !== undefined) return this.#runShared(pool, slot, text, params, false) as Promise<QueryResult<R>>;
+      if (slot !== undefined) {
+        return this.#runShared(pool, slot, text, params, false, undefined, options) as Promise<QueryResult<R>>;
+      }
     }
     return this.#querySlow<R>(text, params, options).catch(this.#redact);
   }
@@ -608,8 +611,9 @@ export class DatabaseConnectionBase extends Emitter {
     params: readonly unknown[] | undefined,
     rows: boolean,
     trace?: StatementTrace,
+    mode?: QueryMode,
   ): Promise<QueryResult | Row[]> {
-    return pool.send(slot, text, params).then<QueryResult | Row[], QueryResult | Row[]>(
+    return pool.send(slot, text, params, undefined, mode).then<QueryResult | Row[], QueryResult | Row[]>(
       (result) => {
         pool.done(slot);
         return rows ? result.rows : result;
@@ -620,7 +624,7 @@ export class DatabaseConnectionBase extends Emitter {
         // Provably never sent (the connection was found dead first): safe to send on another one.
         if ((error as DatabaseConnectionError).reachedServer === false && !pool.closing) {
           trace?.retry(error);
-          const again = this.#querySlow<Row>(text, params, undefined, trace).catch(this.#redact);
+          const again = this.#querySlow<Row>(text, params, mode, trace).catch(this.#redact);
           return rows ? again.then(rowsOf) : again;
         }
         throw this.#redactor.redactError(error);
@@ -636,9 +640,9 @@ export class DatabaseConnectionBase extends Emitter {
     options: QueryOptions | undefined,
   ): Promise<QueryResult> {
     const pool = this.#pool;
-    const slot = pool !== undefined && options === undefined && this.#pipelining ? pool.pick() : undefined;
+    const slot = pool !== undefined && this.#pipelining && modeOnly(options) ? pool.pick() : undefined;
     const run = slot !== undefined
-      ? this.#runShared(pool!, slot, text, params, false, trace) as Promise<QueryResult>
+      ? this.#runShared(pool!, slot, text, params, false, trace, options) as Promise<QueryResult>
       : this.#querySlow<Row>(text, params, options, trace).catch(this.#redact);
     return traced(trace, run);
   }

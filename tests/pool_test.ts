@@ -4,6 +4,7 @@ import { DatabaseConnectionError, PoolTimeoutError } from "../src/errors.ts";
 import { Emitter } from "../src/events.ts";
 import { Pool, type PoolOptions } from "../src/pool.ts";
 import { FakeDriver } from "./helpers/fake_driver.ts";
+import { DatabaseConnection } from "../mod.ts";
 import type { DatabaseConfig } from "../src/config/types.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -190,6 +191,22 @@ Deno.test("shared dispatch pipelines on the least-loaded connection and grows to
   assert.equal(perConn.size, 3);
   for (const n of perConn.values()) assert.ok(n >= 5, `unbalanced: ${[...perConn.values()]}`);
   await pool.close(100);
+});
+
+Deno.test("statements with only a row or type mode are pipelined like plain ones; a timeout takes a connection", async () => {
+  const driver = new FakeDriver();
+  driver.queryDelay = 2;
+  await using db = new DatabaseConnection({ postgres: { host: "fake", pool_max: 1 } }, { driver, logger: false });
+  await db.validateConnection();
+  const mode = { rowMode: "array", types: "raw" } as const;
+  await Promise.all(Array.from({ length: 8 }, () => db.query("SELECT 1", [], mode)));
+  const moded = driver.calls.filter((c) => c.text === "SELECT 1");
+  assert.equal(moded.length, 8);
+  assert.deepEqual(moded.map((c) => c.mode), Array(8).fill(mode), "the mode reaches the driver");
+  assert.equal(Math.max(...moded.map((c) => c.inflight)), 8, "all eight in flight on the one connection");
+  await Promise.all(Array.from({ length: 3 }, () => db.query("SELECT 2", [], { ...mode, timeout: 1000 })));
+  const timed = driver.calls.filter((c) => c.text === "SELECT 2");
+  assert.equal(Math.max(...timed.map((c) => c.inflight)), 1, "a statement with a timeout holds its connection");
 });
 
 Deno.test("exclusive waiters are not starved by shared traffic", async () => {

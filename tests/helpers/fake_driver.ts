@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ConnectRequest, Driver, DriverConnection, QueryResult } from "../../src/contracts.ts";
+import type { ConnectRequest, Driver, DriverConnection, QueryMode, QueryResult } from "../../src/contracts.ts";
 import { DatabaseConnectionError, QueryError } from "../../src/errors.ts";
 
 /** A statement the fake received. */
@@ -13,6 +13,9 @@ export interface FakeCall {
   conn: number;
   text: string;
   params?: readonly unknown[];
+  mode?: QueryMode;
+  /** Statements in flight on this connection when this one was sent, itself included. */
+  inflight: number;
 }
 
 /** Knobs and records of the fake. */
@@ -65,14 +68,14 @@ export class FakeConnection implements DriverConnection {
     this.info = { pid: id, serverVersion: "16.0 (fake)", tls: null, host: "fake", port: 5432 };
   }
 
-  async query(text: string, params?: readonly unknown[], signal?: AbortSignal): Promise<QueryResult> {
+  async query(text: string, params?: readonly unknown[], signal?: AbortSignal, mode?: QueryMode): Promise<QueryResult> {
     if (this.closed) {
       throw new DatabaseConnectionError("closed", { code: "CONNECTION_CLOSED", retryable: true, reachedServer: false });
     }
     // The driver contract: a statement whose signal aborted before it was sent is not sent.
     if (signal?.aborted) throw signal.reason;
-    this.driver.calls.push({ conn: this.id, text, params });
     this.inflight++;
+    this.driver.calls.push({ conn: this.id, text, params, mode, inflight: this.inflight });
     try {
       // Cancelled while "running": the server's answer, 57014.
       const cancelled = () => new QueryError({ code: "57014", message: "canceling statement due to user request" });
