@@ -52,6 +52,14 @@ Deno.test("a mistyped URL is refused as a URL, never looked for as a file, its p
   }
 });
 
+Deno.test('an empty connection string (an unset variable read with ?? "") is called empty, not schemeless', () => {
+  throwsConfigError(() => parseConfig("", { env: {} }), {
+    path: "database.postgres",
+    message: /found an empty string \(is the variable that should hold it, e.g. DATABASE_URL, set\?\)$/,
+    source: "url",
+  });
+});
+
 Deno.test("a URL in DEWEY_CONFIG, a path that holds credentials: masked, whatever their length", async () => {
   const pw = password();
   await rejectsConfigError(loadConfig(undefined, { env: { DEWEY_CONFIG: `postgres:/app:${pw}@db/app` } }), {

@@ -130,6 +130,12 @@ function suggestScheme(word: string): string | undefined {
  */
 function schemeProblem(text: string): UrlIssue | undefined {
   if (/^(?:postgres|postgresql|pglite):\/\/(?!\/\/)/i.test(text)) return undefined;
+  if (text.trim() === "") {
+    // Typically `Deno.env.get("DATABASE_URL") ?? ""` with the variable unset: say so instead of "no scheme".
+    return {
+      message: `${EXPECTED}, found an empty string (is the variable that should hold it, e.g. DATABASE_URL, set?)`,
+    };
+  }
   if (/^["'<`]/.test(text)) return { message: `${EXPECTED}, found one in quotes; remove the quotes around it` };
   const m = PREFIX.exec(text);
   if (!m) return { message: `${EXPECTED}, found text without a scheme` };
