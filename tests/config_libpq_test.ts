@@ -154,8 +154,8 @@ Deno.test("URLs: libpq's ssl=true is sslmode=require; other libraries' forms nam
     "disable",
   );
   const foreign: [string, string, RegExp][] = [
-    ["ssl=1", "ssl", /libpq's equivalent is sslmode=require/],
-    ["ssl=false", "ssl", /libpq's equivalent is sslmode=require/],
+    ["ssl=1", "ssl", /sslmode=require, or verify-full to also verify the server, for ssl=1/],
+    ["ssl=false", "ssl", /libpq's equivalent is sslmode=disable for ssl=false/],
     ["sslmode=no-verify", "sslmode", /libpq's equivalent is sslmode=require \(it encrypts without verifying/],
     ["sslaccept=accept_invalid_certs", "sslaccept", /libpq's equivalent is sslmode=require/],
     ["schema=app", "schema", /libpq's equivalent is options=-c search_path=<schema>/],

@@ -223,7 +223,8 @@ const FOREIGN_NAMES: Readonly<Record<string, string>> = {
 
 // Parameters other libraries and ORMs put in connection URLs, with the libpq form (or our key) to write instead.
 const FOREIGN_PARAMS: Readonly<Record<string, string>> = {
-  ssl: "sslmode=require, or verify-full to also verify the server (libpq reads only ssl=true, in a URL)",
+  ssl:
+    "sslmode=disable for ssl=false; sslmode=require, or verify-full to also verify the server, for ssl=1 (libpq reads only ssl=true, in a URL)",
   sslaccept: "sslmode=require for accept_invalid_certs, sslmode=verify-full for strict",
   sslca: "sslrootcert",
   ssl_ca: "sslrootcert",
