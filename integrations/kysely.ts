@@ -338,22 +338,23 @@ class DeweyConnection implements DatabaseConnection {
         }
         throw error;
       }
-      return;
+    } else if (this.#begun) {
+      this.#begun = false;
+      const { command } = await this.#scope!.query("COMMIT");
+      if (command === "ROLLBACK") throw new AbortedTransactionError();
     }
-    this.#begun = false;
-    const { command } = await this.#scope!.query("COMMIT");
-    if (command === "ROLLBACK") throw new AbortedTransactionError();
   }
 
+  /** Rolls back what is still open; nothing once a failed COMMIT has ended the transaction. */
   async rollback(): Promise<void> {
     const session = this.#session;
     if (session !== undefined) {
       this.#session = undefined;
       await session.rollback();
-      return;
+    } else if (this.#begun) {
+      this.#begun = false;
+      await this.#scope!.query("ROLLBACK");
     }
-    this.#begun = false;
-    await this.#scope!.query("ROLLBACK");
   }
 
   async release(): Promise<void> {
