@@ -49,8 +49,6 @@ export interface Target {
   maxConnections: number;
   /** Whether a statement can be cancelled on the server. */
   cancel: boolean;
-  /** Cases to leave out of a subset run (names as registered). */
-  only?: readonly string[];
 }
 
 /** `value` with Node Buffers as plain Uint8Arrays: `pg` gives bytea as Buffer, @dewey/db as Uint8Array. */
@@ -163,7 +161,6 @@ export function kyselySuite(name: string, target: Target): void {
       };
       const ctx: Ctx = { k, root, db, both, schema, log, target };
       for (const [caseName, run] of Object.entries(CASES)) {
-        if (target.only && !target.only.includes(caseName)) continue;
         if (caseName.startsWith("pool:") && target.maxConnections < 2) continue; // needs two connections at once
         if (caseName.startsWith("cancel:") && !target.cancel) continue;
         const ok = await t.step(caseName, async () => {
