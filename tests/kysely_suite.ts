@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { AbortedTransactionError, type ColumnType, type Generated, Kysely, type LogEvent, sql } from "kysely";
+import { type Migration, Migrator } from "kysely/migration";
 import { jsonArrayFrom } from "kysely/helpers/postgres";
 import type { DatabaseConnectionBase } from "../src/database.ts";
 import { DeweyDialect } from "../integrations/kysely.ts";
@@ -481,6 +482,27 @@ const CASES: Record<string, (c: Ctx) => Promise<void>> = {
     });
     assert.deepEqual(inside, Array(10).fill("scoped"));
     assert.deepEqual(leaked, []);
+  },
+
+  "migrator and introspection: migrations run under Kysely's lock, tables listed": async ({ root, schema }) => {
+    const migrations: Record<string, Migration> = {
+      "001_tag": { up: (k) => k.schema.withSchema(schema).createTable("tag").addColumn("id", "serial").execute() },
+      "002_tag_name": {
+        up: (k) => k.schema.withSchema(schema).alterTable("tag").addColumn("name", "text").execute(),
+      },
+    };
+    const migrator = new Migrator({
+      db: root,
+      provider: { getMigrations: () => Promise.resolve(migrations) },
+      migrationTableSchema: schema,
+    });
+    const [first, second] = await Promise.all([migrator.migrateToLatest(), migrator.migrateToLatest()]);
+    assert.equal(first.error ?? second.error, undefined);
+    const applied = [...first.results ?? [], ...second.results ?? []].map((r) => `${r.migrationName}:${r.status}`);
+    assert.deepEqual(applied.sort(), ["001_tag:Success", "002_tag_name:Success"], "each migration ran once");
+    const tables = await root.introspection.getTables();
+    const tag = tables.find((t) => t.schema === schema && t.name === "tag");
+    assert.deepEqual(tag?.columns.map((c) => c.name), ["id", "name"]);
   },
 
   "pool: 200 concurrent transactions increment a counter exactly": async ({ k }) => {
