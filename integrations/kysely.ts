@@ -37,7 +37,7 @@
 
 import {
   AbortedTransactionError,
-  type CompiledQuery,
+  CompiledQuery,
   createQueryId,
   type DatabaseConnection,
   type Dialect,
@@ -53,7 +53,7 @@ import {
 } from "kysely";
 import type { DatabaseConnectionBase } from "../src/database.ts";
 import type { PooledConnection } from "../src/pooled_connection.ts";
-import { beginStatement, type Session, type SessionOptions } from "../src/session.ts";
+import type { Session, SessionOptions } from "../src/session.ts";
 import type { QueryResult, Row } from "../src/contracts.ts";
 
 export type { DatabaseConnectionBase, SessionOptions };
@@ -164,7 +164,8 @@ class DeweyDriver implements Driver {
   /**
    * `BEGIN` with Kysely's isolation level and access mode: a @dewey/db session
    * (`db.getSession`), a savepoint inside the caller's session, or the
-   * statement itself on a connection scope's connection.
+   * statement itself on a connection scope's connection. Kysely runs and logs
+   * it as the statement `PostgresDriver` sends (`start transaction isolation level ...`).
    */
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const options: SessionOptions = {
@@ -172,17 +173,21 @@ class DeweyDriver implements Driver {
       isolation: settings.isolationLevel as SessionOptions["isolation"],
       readOnly: settings.accessMode === "read only",
     };
-    await handle(connection).begin(options, settings.accessMode === "read write");
+    const text = beginText(settings);
+    const h = handle(connection);
+    await h.control(connection, text, () => h.begin(options, text));
   }
 
   /** `COMMIT`; `AbortedTransactionError` when the server rolled back instead (a statement in it had failed). */
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await handle(connection).commit();
+    const h = handle(connection);
+    await h.control(connection, "commit", () => h.commit());
   }
 
   /** `ROLLBACK`. */
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await handle(connection).rollback();
+    const h = handle(connection);
+    await h.control(connection, "rollback", () => h.rollback());
   }
 
   /** `SAVEPOINT "name"`. */
@@ -230,6 +235,24 @@ class DeweyDriver implements Driver {
   }
 }
 
+/** The statement `PostgresDriver` sends to begin a transaction with `settings`. */
+function beginText(settings: TransactionSettings): string {
+  if (!settings.isolationLevel && !settings.accessMode) return "begin";
+  let text = "start transaction";
+  if (settings.isolationLevel) text += ` isolation level ${settings.isolationLevel}`;
+  if (settings.accessMode) text += ` ${settings.accessMode}`;
+  return text;
+}
+
+/** `error` with the stack of the caller's `await`s appended, as Kysely's own drivers extend theirs. */
+function withCallerStack(error: unknown): never {
+  const caller = new Error().stack;
+  if (error instanceof Error && typeof error.stack === "string" && caller) {
+    error.stack += `\n${caller.split("\n").slice(1).join("\n")}`;
+  }
+  throw error;
+}
+
 /** `SAVEPOINT "name"` and its kin, the name quoted by the compiler (as Kysely's own drivers build them). */
 function savepointCommand(command: string, name: string): RawNode {
   return RawNode.createWithChildren([RawNode.createWithSql(`${command} `), IdentifierNode.create(name)]);
@@ -271,6 +294,10 @@ class DeweyConnection implements DatabaseConnection {
   #begun = false;
   /** Aborts the statement in flight on `cancelQuery`. */
   #cancel: AbortController | undefined;
+  /** The backend's process id, once `collectSessionInfo` asked (for `killSession`). */
+  #pid: number | undefined;
+  /** A transaction control statement of the driver's, run by `action` instead of being sent as it is. */
+  #control: { query: CompiledQuery; action: () => Promise<KyselyResult<unknown>> } | undefined;
 
   constructor(db: DeweyDatabase, scope?: PooledConnection | Session, owned = false) {
     this.#db = db;
@@ -283,20 +310,60 @@ class DeweyConnection implements DatabaseConnection {
   }
 
   executeQuery<R>(compiledQuery: CompiledQuery, options?: { readonly signal?: AbortSignal }): Promise<KyselyResult<R>> {
+    const control = this.#control;
+    if (control !== undefined && control.query === compiledQuery) {
+      return control.action().catch(withCallerStack) as Promise<KyselyResult<R>>;
+    }
     const target = this.#target();
     const { sql, parameters } = compiledQuery;
-    if (options?.signal === undefined) return target.query(sql, parameters).then(kyselyResult<R>);
+    if (options?.signal === undefined) return target.query(sql, parameters).then(kyselyResult<R>, withCallerStack);
     // Kysely's default on abort is to stop waiting and let the statement finish; cancelQuery() cancels it.
     const cancel = this.#cancel = new AbortController();
-    return target.query(sql, parameters, { signal: cancel.signal }).then(kyselyResult<R>).finally(() => {
-      if (this.#cancel === cancel) this.#cancel = undefined;
-    });
+    return target.query(sql, parameters, { signal: cancel.signal }).then(kyselyResult<R>, withCallerStack).finally(
+      () => {
+        if (this.#cancel === cancel) this.#cancel = undefined;
+      },
+    );
+  }
+
+  /**
+   * Runs the driver's transaction statement `text` through `connection.executeQuery` (the method Kysely logs),
+   * where `action` does the work: the session's BEGIN, COMMIT or ROLLBACK.
+   */
+  async control(
+    connection: DatabaseConnection,
+    text: string,
+    action: () => Promise<KyselyResult<unknown> | void>,
+  ): Promise<void> {
+    const query = CompiledQuery.raw(text);
+    this.#control = { query, action: async () => (await action()) ?? { rows: [] } };
+    try {
+      await connection.executeQuery(query);
+    } finally {
+      this.#control = undefined;
+    }
   }
 
   /** Cancels the statement in flight on the server (`inflightQueryAbortStrategy: "cancel query"`). */
   cancelQuery(): Promise<void> {
     this.#cancel?.abort(new Error("cancelled by Kysely"));
     return Promise.resolve();
+  }
+
+  /** Learns the backend's process id, for `killSession` (Kysely asks before a statement it may abort). */
+  async collectSessionInfo(): Promise<void> {
+    if (this.#pid !== undefined) return;
+    const { rows } = await this.#target().query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    this.#pid = rows[0]?.pid;
+  }
+
+  /**
+   * Ends the backend running the statement in flight (`inflightQueryAbortStrategy: "kill session"`), from a pooled
+   * connection: its transaction rolls back, its locks go; the pool drops the dead connection.
+   */
+  async killSession(): Promise<void> {
+    if (this.#pid === undefined || this.#cancel === undefined) return;
+    await this.#db.query("SELECT pg_terminate_backend($1)", [this.#pid]);
   }
 
   async *streamQuery<R>(
@@ -311,7 +378,7 @@ class DeweyConnection implements DatabaseConnection {
     for await (const rows of cursor) yield { rows };
   }
 
-  async begin(options: SessionOptions, readWrite: boolean): Promise<void> {
+  async begin(options: SessionOptions, text: string): Promise<void> {
     const scope = this.#scope;
     if (scope === undefined) {
       // Inside `db.getSession(fn)` a transaction nests as a savepoint, as a nested session does.
@@ -320,12 +387,12 @@ class DeweyConnection implements DatabaseConnection {
     } else if (isSession(scope)) {
       this.#session = await nested(scope, options);
     } else {
-      await scope.query(beginStatement(options) + (readWrite ? " READ WRITE" : ""));
+      await scope.query(text);
       this.#begun = true;
     }
   }
 
-  async commit(): Promise<void> {
+  async commit(): Promise<KyselyResult<unknown>> {
     const session = this.#session;
     if (session !== undefined) {
       this.#session = undefined;
@@ -343,6 +410,7 @@ class DeweyConnection implements DatabaseConnection {
       const { command } = await this.#scope!.query("COMMIT");
       if (command === "ROLLBACK") throw new AbortedTransactionError();
     }
+    return { rows: [{ command: "COMMIT" }] };
   }
 
   /** Rolls back what is still open; nothing once a failed COMMIT has ended the transaction. */

@@ -357,6 +357,28 @@ const CASES: Record<string, (c: Ctx) => Promise<void>> = {
     );
   },
 
+  "transaction: Kysely logs BEGIN and COMMIT as PostgresDriver sends them; errors keep the caller's stack": async (
+    { k, log },
+  ) => {
+    await k.transaction().setIsolationLevel("repeatable read").setAccessMode("read write").execute((trx) =>
+      trx.selectFrom("person").select("id").execute()
+    );
+    await k.transaction().execute((trx) => trx.selectFrom("person").select("id").execute()).catch(() => {});
+    await k.transaction().execute(() => Promise.reject(new Error("no"))).catch(() => {});
+    assert.deepEqual(log, [
+      "start transaction isolation level repeatable read read write",
+      `select "id" from "${log[1].match(/from "([^"]+)"/)![1]}"."person"`,
+      "commit",
+      "begin",
+      log[1],
+      "commit",
+      "begin",
+      "rollback",
+    ]);
+    const error = await k.selectFrom("person").select(sql`1/0`.as("x")).execute().catch((e: Error) => e);
+    assert.match(String((error as Error).stack), /kysely_suite\.ts/, "the stack names the caller");
+  },
+
   "transaction: a failed statement caught inside makes COMMIT an AbortedTransactionError; connection clean": async (
     { both, k },
   ) => {
@@ -531,6 +553,24 @@ const CASES: Record<string, (c: Ctx) => Promise<void>> = {
     while (db.stats().inUse > 0) await new Promise((r) => setTimeout(r, 10));
     const [{ ok }] = (await sql<{ ok: number }>`select 1 as ok`.execute(k)).rows;
     assert.equal(ok, 1);
+  },
+
+  "cancel: 'kill session' ends the backend; the pool replaces the connection": async ({ k, db }) => {
+    const ctl = new AbortController();
+    const marker = `ky_kill_${crypto.randomUUID().slice(0, 8)}`;
+    const running = sql`select pg_sleep(30) as ${sql.raw(marker)}`.execute(k.withoutPlugins(), {
+      signal: ctl.signal,
+      inflightQueryAbortStrategy: "kill session",
+    });
+    const watch = sql<{ n: string }>`select count(*) as n from pg_stat_activity
+      where query like ${"%" + marker + "%"} and pid <> pg_backend_pid()`;
+    while ((await watch.execute(k)).rows[0].n === "0") await new Promise((r) => setTimeout(r, 10));
+    ctl.abort(new Error("kill it"));
+    await assert.rejects(running, /kill it/);
+    while ((await watch.execute(k)).rows[0].n !== "0") await new Promise((r) => setTimeout(r, 10));
+    while (db.stats().inUse > 0) await new Promise((r) => setTimeout(r, 10));
+    const rows = await Promise.all(Array.from({ length: 20 }, () => sql<{ ok: number }>`select 1 as ok`.execute(k)));
+    assert.equal(rows.length, 20);
   },
 
   "cancel: an aborted statement in a transaction rolls it back; the error propagates": async ({ k, db }) => {
