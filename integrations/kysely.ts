@@ -327,21 +327,19 @@ class DeweyConnection implements DatabaseConnection {
   }
 
   /**
-   * Runs the driver's transaction statement `text` through `connection.executeQuery` (the method Kysely logs),
-   * where `action` does the work: the session's BEGIN, COMMIT or ROLLBACK.
+   * Runs the driver's transaction statement `text` through `connection.executeQuery` when Kysely wrapped it to log
+   * queries, where `action` does the work (the session's BEGIN, COMMIT or ROLLBACK); else runs `action` directly.
    */
-  async control(
+  control(
     connection: DatabaseConnection,
     text: string,
     action: () => Promise<KyselyResult<unknown> | void>,
-  ): Promise<void> {
+  ): Promise<unknown> {
+    // Kysely logs by replacing executeQuery on the connection object itself.
+    if (!Object.hasOwn(connection, "executeQuery")) return action();
     const query = CompiledQuery.raw(text);
-    this.#control = { query, action: async () => (await action()) ?? { rows: [] } };
-    try {
-      await connection.executeQuery(query);
-    } finally {
-      this.#control = undefined;
-    }
+    this.#control = { query, action: () => action().then((result) => result ?? { rows: [] }) };
+    return connection.executeQuery(query).finally(() => this.#control = undefined);
   }
 
   /** Cancels the statement in flight on the server (`inflightQueryAbortStrategy: "cancel query"`). */
