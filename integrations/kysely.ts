@@ -12,7 +12,7 @@
  *   savepoints keep Kysely's names, one statement each.
  * - `.stream(chunkSize)` reads with a cursor, `chunkSize` rows per round trip.
  * - An abort signal with `inflightQueryAbortStrategy: "cancel query"` cancels
- *   the statement on the server.
+ *   the statement on the server; `"kill session"` ends its backend.
  * - {@linkcode inSession} runs a Kysely callback in `db.getSession(fn, { retry })`,
  *   so a transaction that failed in a way that is safe to retry runs again.
  *
@@ -164,8 +164,8 @@ class DeweyDriver implements Driver {
   /**
    * `BEGIN` with Kysely's isolation level and access mode: a @dewey/db session
    * (`db.getSession`), a savepoint inside the caller's session, or the
-   * statement itself on a connection scope's connection. Kysely runs and logs
-   * it as the statement `PostgresDriver` sends (`start transaction isolation level ...`).
+   * statement itself on a connection scope's connection. Kysely's query log
+   * shows it as the statement `PostgresDriver` sends (`start transaction isolation level ...`).
    */
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const options: SessionOptions = {
