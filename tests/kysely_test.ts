@@ -5,7 +5,13 @@ import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { createDriver as pgliteDriver } from "../adapters/pglite.ts";
-import { DatabaseConnection, DatabaseConnectionError } from "../mod.ts";
+import {
+  DatabaseConnection,
+  DatabaseConnectionError,
+  type Instrumentation,
+  type SessionTrace,
+  type Telemetry,
+} from "../mod.ts";
 import { DeweyDialect, inSession } from "../integrations/kysely.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { TEST_URL, testDb } from "./helpers/db.ts";
@@ -190,5 +196,47 @@ Deno.test("kysely: a server restart under concurrent transactions: retried work 
     }
   } finally {
     await drop();
+  }
+});
+
+/** An instrumentation that records the text of every statement sessions run. */
+function sessionStatements(): { instrumentation: Instrumentation; texts: string[] } {
+  const texts: string[] = [];
+  const work = { waiting: () => () => {}, retry() {} };
+  const session = (): SessionTrace => ({
+    ...work,
+    statement: (text) => void texts.push(text) as undefined,
+    savepoint: () => session(),
+    settling: () => () => {},
+    within: (fn) => fn(),
+    end() {},
+  });
+  const telemetry: Telemetry = {
+    statement: () => undefined,
+    session: () => session(),
+    connect: () => undefined,
+    close() {},
+  };
+  return { instrumentation: { attach: () => telemetry }, texts };
+}
+
+Deno.test("kysely: a transaction is a session with Kysely's settings; the dialect's verifyCommit applies to it", async () => {
+  for (const verifyCommit of [false, true]) {
+    const { instrumentation, texts } = sessionStatements();
+    const db = testDb({}, { telemetry: instrumentation });
+    const kysely = new Kysely<Database>({ dialect: new DeweyDialect({ db, transaction: { verifyCommit } }) });
+    try {
+      await kysely.transaction().setIsolationLevel("serializable").setAccessMode("read only").execute((trx) =>
+        sql`select 1`.execute(trx)
+      );
+      assert.deepEqual(texts, [
+        "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY",
+        "select 1",
+        ...verifyCommit ? ["SELECT txid_current_if_assigned()::text AS x"] : [],
+        "COMMIT",
+      ]);
+    } finally {
+      await kysely.destroy();
+    }
   }
 });
