@@ -29,6 +29,7 @@ import { cursor } from "./scenarios/cursor.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
 import { idleMemory } from "./scenarios/idle_memory.ts";
 import { installSize } from "./scenarios/install_size.ts";
+import { kyselyPkRead, kyselyTransaction } from "./scenarios/kysely.ts";
 import { notifyLatency } from "./scenarios/notify_latency.ts";
 import { otelOverhead } from "./scenarios/otel_overhead.ts";
 import { pkRead } from "./scenarios/pk_read.ts";
@@ -48,6 +49,8 @@ export const SCENARIOS: readonly Scenario[] = [
   pkRead,
   ceiling,
   transaction,
+  kyselyPkRead,
+  kyselyTransaction,
   cursor,
   copyIn,
   notifyLatency,
