@@ -56,6 +56,8 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     "pk-read",
     "ceiling",
     "transaction",
+    "drizzle-pk-read",
+    "drizzle-transaction",
     "cursor-1m",
     "copy-in-1m",
     "notify-latency",
