@@ -29,7 +29,18 @@ const TOOLS_DIR = new URL("dist/node-tools/", ROOT);
 // PGlite and the Neon driver, which the projects must not see.
 const CACHE_DIR = new URL(`file://${Deno.env.get("TMPDIR") ?? "/tmp"}/dewey-db-node-cache/`);
 /** What the npm build reads: a change to any of it makes a new build. */
-const BUILD_INPUTS = ["deno.json", "README.md", "LICENSE", "mod.ts", "edge.ts", "src", "adapters", "doctor", "scripts"];
+const BUILD_INPUTS = [
+  "deno.json",
+  "README.md",
+  "LICENSE",
+  "mod.ts",
+  "edge.ts",
+  "src",
+  "adapters",
+  "doctor",
+  "integrations",
+  "scripts",
+];
 /** Cached builds of other states of the sources (other checkouts too) are removed once this old. */
 const CACHE_MAX_AGE_MS = 86_400_000;
 
