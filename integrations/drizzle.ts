@@ -83,10 +83,20 @@ const RAW_OIDS: readonly number[] = Object.freeze([
   718, // circle
 ]);
 
-/** Rows as arrays, for Drizzle's field mapping. */
-const ARRAY_ROWS: QueryOptions = Object.freeze({ rowMode: "array", types: Object.freeze({ raw: RAW_OIDS }) });
-/** Rows as objects, for `execute()` and `all()` of raw SQL. */
-const OBJECT_ROWS: QueryOptions = Object.freeze({ types: Object.freeze({ raw: RAW_OIDS }) });
+const RAW: QueryMode["types"] = Object.freeze({ raw: RAW_OIDS });
+
+/**
+ * Statement modes: rows as arrays (for Drizzle's field mapping) or objects (`execute()` and `all()` of raw SQL),
+ * and prepared on the server only when the query was given a name (`.prepare("name")`), as Drizzle's
+ * `postgres-js` and `node-postgres` drivers do: an unnamed one is parsed anew, so it never runs with parameter
+ * types planned before a `DROP`/`CREATE` of what it names.
+ */
+const MODES = {
+  array: Object.freeze({ rowMode: "array", types: RAW, prepare: false }),
+  object: Object.freeze({ types: RAW, prepare: false }),
+  arrayNamed: Object.freeze({ rowMode: "array", types: RAW }),
+  objectNamed: Object.freeze({ types: RAW }),
+} as const satisfies Record<string, QueryOptions>;
 
 /** Drizzle's `mapResultRow`: exported by `drizzle-orm` at run time, marked internal in its declarations. */
 const mapResultRow = (orm as unknown as {
@@ -160,8 +170,9 @@ interface SessionContext<TSchema extends TablesRelationalConfig> {
 }
 
 /**
- * One statement as Drizzle prepares it. Its name is not sent: whether the statement is prepared on the server
- * is the connection's choice (`prepare` in the configuration, off behind a transaction-mode PgBouncer).
+ * One statement as Drizzle prepares it. A named one (`.prepare("name")`) is prepared on each connection that runs
+ * it, under a name of the connection's choosing (unless `prepare` is off in the configuration, as behind a
+ * transaction-mode PgBouncer); an unnamed one is parsed each time, as on Drizzle's own drivers.
  */
 export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPreparedQuery<T> {
   /** Drizzle's class tag (`is(x, DeweySession)`). */
@@ -174,6 +185,8 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
   #fields: SelectedFieldsOrdered | undefined;
   #arrayMode: boolean;
   #mapper: ((rows: unknown[][]) => T["execute"]) | undefined;
+  #arrayRows: QueryOptions;
+  #objectRows: QueryOptions;
   /** Whether Drizzle's cache takes part: without one, the statement skips `queryWithCache`'s frames. */
   #cached: boolean;
 
@@ -187,6 +200,7 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
     cacheConfig: WithCacheConfig | undefined,
     fields: SelectedFieldsOrdered | undefined,
     arrayMode: boolean,
+    named: boolean,
     mapper?: (rows: unknown[][]) => T["execute"],
   ) {
     super(query, cache, queryMetadata, cacheConfig);
@@ -197,6 +211,8 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
     this.#fields = fields;
     this.#arrayMode = arrayMode;
     this.#mapper = mapper;
+    this.#arrayRows = named ? MODES.arrayNamed : MODES.array;
+    this.#objectRows = named ? MODES.objectNamed : MODES.object;
     this.#cached = !(cache instanceof NoopCache) && queryMetadata !== undefined;
   }
 
@@ -208,7 +224,7 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
     const mapper = this.#mapper;
     if (fields === undefined && mapper === undefined) return this.#objects(params);
     const joins = (this as { joinsNotNullableMap?: Record<string, boolean> }).joinsNotNullableMap;
-    return this.#run(params, ARRAY_ROWS).then((result) => {
+    return this.#run(params, this.#arrayRows).then((result) => {
       const rows = result.rows as unknown[][];
       if (mapper !== undefined) return mapper(rows);
       const out = new Array(rows.length);
@@ -230,7 +246,7 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
   }
 
   #objects(params: unknown[]): Promise<DeweyRowList<Record<string, unknown>>> {
-    return this.#run(params, OBJECT_ROWS).then((result) =>
+    return this.#run(params, this.#objectRows).then((result) =>
       Object.assign(result.rows as Record<string, unknown>[], { count: result.rowCount, command: result.command })
     );
   }
@@ -290,7 +306,7 @@ export class DeweySession<
   prepareQuery<T extends PreparedQueryConfig = PreparedQueryConfig>(
     query: Query,
     fields: SelectedFieldsOrdered | undefined,
-    _name: string | undefined,
+    name: string | undefined,
     isResponseInArrayMode: boolean,
     customResultMapper?: (rows: unknown[][]) => T["execute"],
     queryMetadata?: { type: "select" | "update" | "delete" | "insert"; tables: string[] },
@@ -306,6 +322,7 @@ export class DeweySession<
       cacheConfig,
       fields,
       isResponseInArrayMode,
+      name !== undefined,
       customResultMapper,
     );
   }

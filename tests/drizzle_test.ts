@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
 import { eq, sql } from "drizzle-orm";
+import { pgTable, serial, text } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -277,6 +278,31 @@ Deno.test("drizzle: migrate() applies a migrations folder once, as Drizzle's mig
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("drizzle: only .prepare(name)d queries are prepared; an unnamed one sees a column's new type", async () => {
+  await using conn = testDb({ pool_max: 1 }); // one connection: what it prepared is what pg_prepared_statements shows
+  const db = drizzle(conn);
+  const retyped = pgTable("dz_retyped", { id: serial().primaryKey(), at: text() });
+  await db.execute(sql`DROP TABLE IF EXISTS dz_retyped; CREATE TABLE dz_retyped (id serial PRIMARY KEY, at timestamp)`);
+  await db.insert(retyped).values({ at: "2022-01-01 00:00:00-02" });
+  // A migration makes it timestamptz: the same insert must now keep the offset (a statement prepared before would
+  // still type its parameter as timestamp, and drop it).
+  await db.execute(sql`ALTER TABLE dz_retyped ALTER COLUMN at TYPE timestamptz USING at AT TIME ZONE 'UTC'`);
+  await db.insert(retyped).values({ at: "2022-01-01 00:00:00-02" });
+  const { rows } = await conn.query("SELECT extract(epoch FROM at)::int AS t FROM dz_retyped ORDER BY id");
+  assert.deepEqual(rows.map((r) => r.t), [1640995200, 1641002400]);
+
+  const byId = db.select().from(retyped).where(eq(retyped.id, sql.placeholder("id"))).prepare("dz_by_id");
+  assert.equal((await byId.execute({ id: 1 })).length, 1);
+  await conn.query("SELECT $1::int AS core_default", [1]); // the core's default: prepared
+  await conn.query("SELECT $1::int AS core_unnamed", [1], { prepare: false });
+  const { rows: prepared } = await conn.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements");
+  const texts = prepared.map((p) => p.statement);
+  assert.ok(texts.includes('select "id", "at" from "dz_retyped" where "dz_retyped"."id" = $1'), texts.join("\n"));
+  assert.ok(!texts.some((t) => t.startsWith('insert into "dz_retyped"')), texts.join("\n"));
+  assert.ok(texts.some((t) => t.includes("core_default")) && !texts.some((t) => t.includes("core_unnamed")));
+  await db.execute(sql`DROP TABLE dz_retyped`);
 });
 
 Deno.test("drizzle: importing @dewey/db or @dewey/db/edge loads no drizzle-orm; @dewey/db/drizzle does", async () => {
