@@ -156,10 +156,18 @@ export interface DeweyTransactionConfig extends PgTransactionConfig {
   verifyCommit?: boolean;
 }
 
-/** `drizzle()`'s options: Drizzle's own (`schema`, `logger`, `casing`, `cache`). */
-export type DeweyDrizzleConfig<TSchema extends Record<string, unknown> = Record<string, never>> = DrizzleConfig<
-  TSchema
->;
+/** `drizzle()`'s options: Drizzle's own (`schema`, `logger`, `casing`, `cache`), and which queries are prepared. */
+export interface DeweyDrizzleConfig<TSchema extends Record<string, unknown> = Record<string, never>>
+  extends DrizzleConfig<TSchema> {
+  /**
+   * Which queries are prepared on the server. `"named"` (the default, as on Drizzle's own drivers): those given a
+   * name with `.prepare("name")`; the rest are parsed anew each time. `"all"`: every parameterised query, once per
+   * connection, which saves postgres.js a round trip per statement and lets statements pipeline; but a statement
+   * prepared before a migration keeps the parameter types it was planned with (change the schema with the
+   * application stopped, or restart it after).
+   */
+  prepare?: "named" | "all";
+}
 
 interface SessionContext<TSchema extends TablesRelationalConfig> {
   db: DrizzleClient;
@@ -167,6 +175,7 @@ interface SessionContext<TSchema extends TablesRelationalConfig> {
   schema: RelationalSchemaConfig<TSchema> | undefined;
   logger: Logger;
   cache: Cache;
+  prepareAll: boolean;
 }
 
 /**
@@ -312,7 +321,7 @@ export class DeweySession<
     queryMetadata?: { type: "select" | "update" | "delete" | "insert"; tables: string[] },
     cacheConfig?: WithCacheConfig,
   ): PgPreparedQuery<T> {
-    const { logger, cache } = this.#context;
+    const { logger, cache, prepareAll } = this.#context;
     return new DeweyPreparedQuery<T>(
       this.#client,
       query,
@@ -322,7 +331,7 @@ export class DeweySession<
       cacheConfig,
       fields,
       isResponseInArrayMode,
-      name !== undefined,
+      prepareAll || name !== undefined,
       customResultMapper,
     );
   }
@@ -486,6 +495,7 @@ export function drizzle<TSchema extends Record<string, unknown>, TClient extends
     schema,
     logger,
     cache,
+    prepareAll: config.prepare === "all",
   });
   const db = new DeweyDatabase<TSchema>(dialect, session, schema) as DeweyDatabase<TSchema> & { $client: TClient };
   db.$client = client;

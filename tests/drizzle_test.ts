@@ -280,7 +280,7 @@ Deno.test("drizzle: migrate() applies a migrations folder once, as Drizzle's mig
   }
 });
 
-Deno.test("drizzle: only .prepare(name)d queries are prepared; an unnamed one sees a column's new type", async () => {
+Deno.test('drizzle: only .prepare(name)d queries are prepared (unless prepare: "all"); an unnamed one sees a new column type', async () => {
   await using conn = testDb({ pool_max: 1 }); // one connection: what it prepared is what pg_prepared_statements shows
   const db = drizzle(conn);
   const retyped = pgTable("dz_retyped", { id: serial().primaryKey(), at: text() });
@@ -302,6 +302,10 @@ Deno.test("drizzle: only .prepare(name)d queries are prepared; an unnamed one se
   assert.ok(texts.includes('select "id", "at" from "dz_retyped" where "dz_retyped"."id" = $1'), texts.join("\n"));
   assert.ok(!texts.some((t) => t.startsWith('insert into "dz_retyped"')), texts.join("\n"));
   assert.ok(texts.some((t) => t.includes("core_default")) && !texts.some((t) => t.includes("core_unnamed")));
+  // prepare: "all" prepares every parameterised query.
+  await drizzle(conn, { prepare: "all" }).insert(retyped).values({ at: "2022-01-01 00:00:00Z" });
+  const { rows: after } = await conn.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements");
+  assert.ok(after.some((p) => p.statement.startsWith('insert into "dz_retyped"')));
   await db.execute(sql`DROP TABLE dz_retyped`);
 });
 
