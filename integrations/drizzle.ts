@@ -231,9 +231,9 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
     this.#logger.logQuery(this.#text, params);
     const fields = this.#fields;
     const mapper = this.#mapper;
-    if (fields === undefined && mapper === undefined) return this.#objects(params);
+    if (fields === undefined && mapper === undefined) return this.#run(params, this.#objectRows, rowList);
     const joins = (this as { joinsNotNullableMap?: Record<string, boolean> }).joinsNotNullableMap;
-    return this.#run(params, this.#arrayRows).then((result) => {
+    return this.#run(params, this.#arrayRows, (result) => {
       const rows = result.rows as unknown[][];
       if (mapper !== undefined) return mapper(rows);
       const out = new Array(rows.length);
@@ -246,7 +246,7 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
   all(placeholderValues: Record<string, unknown> = {}): Promise<T["all"]> {
     const params = fillPlaceholders(this.#params, placeholderValues);
     this.#logger.logQuery(this.#text, params);
-    return this.#objects(params);
+    return this.#run(params, this.#objectRows, rowList);
   }
 
   /** @internal Whether Drizzle asked for array rows (relational queries read it). */
@@ -254,30 +254,31 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
     return this.#arrayMode;
   }
 
-  #objects(params: unknown[]): Promise<DeweyRowList<Record<string, unknown>>> {
-    return this.#run(params, this.#objectRows).then((result) =>
-      Object.assign(result.rows as Record<string, unknown>[], { count: result.rowCount, command: result.command })
-    );
-  }
-
-  /** The statement, failures wrapped in `DrizzleQueryError` as every Drizzle driver does (through its cache when set). */
-  #run(params: unknown[], mode: QueryOptions): Promise<QueryResult<unknown>> {
+  /**
+   * The statement's result through `map`, in the one `then` that settles it; a failure of the statement (not of
+   * `map`) wrapped in `DrizzleQueryError` as every Drizzle driver does, through Drizzle's cache when one is set.
+   */
+  #run<R>(params: unknown[], mode: QueryOptions, map: (result: QueryResult<unknown>) => R): Promise<R> {
     const text = this.#text;
     // Without parameters, the simple protocol, as Drizzle's postgres-js and node-postgres drivers send it: raw SQL
     // of several statements (a migration, `sql.raw`) runs as it does there.
     const values = params.length === 0 ? undefined : params;
-    const send = () => this.#client.query<unknown>(text, values, mode);
     if (this.#cached) {
       return (this as unknown as {
         queryWithCache(text: string, params: unknown[], query: () => Promise<QueryResult<unknown>>): Promise<
           QueryResult<unknown>
         >;
-      }).queryWithCache(text, params, send);
+      }).queryWithCache(text, params, () => this.#client.query<unknown>(text, values, mode)).then(map);
     }
-    return send().catch((error) => {
+    return this.#client.query<unknown>(text, values, mode).then(map, (error) => {
       throw new DrizzleQueryError(text, params, error);
     });
   }
+}
+
+/** Object rows as Drizzle's `postgres-js` driver returns them: the rows, with `count` and `command`. */
+function rowList(result: QueryResult<unknown>): DeweyRowList<Record<string, unknown>> {
+  return Object.assign(result.rows as Record<string, unknown>[], { count: result.rowCount, command: result.command });
 }
 
 /**
@@ -345,17 +346,22 @@ export class DeweySession<
     config?: DeweyTransactionConfig,
   ): Promise<T> {
     const context = this.#context;
+    if (config === undefined) {
+      return context.db.getSession((session) =>
+        transaction(new DeweyTransaction(new DeweySession(session, context), 0))
+      );
+    }
     const options: SessionOptions = {
-      isolation: config?.isolationLevel,
-      readOnly: config?.accessMode === "read only",
-      deferrable: config?.deferrable === true,
-      retry: config?.retry,
-      verifyCommit: config?.verifyCommit,
+      isolation: config.isolationLevel,
+      readOnly: config.accessMode === "read only",
+      deferrable: config.deferrable === true,
+      retry: config.retry,
+      verifyCommit: config.verifyCommit,
     };
     // Only what BEGIN does not say already costs a statement (the server's defaults may differ).
     const extra = [
-      config?.accessMode === "read write" ? "read write" : "",
-      config?.deferrable === false ? "not deferrable" : "",
+      config.accessMode === "read write" ? "read write" : "",
+      config.deferrable === false ? "not deferrable" : "",
     ].filter(Boolean).join(" ");
     // The core re-runs the callback on what it sees: a Drizzle-wrapped failure is shown to it as its cause,
     // and handed back to the caller as Drizzle threw it.
@@ -374,6 +380,7 @@ export class DeweySession<
         throw error;
       }
     };
+    if (options.retry === undefined) return context.db.getSession(run, options);
     return context.db.getSession(run, options).catch((error) => {
       throw wrapped !== undefined && error === wrapped.cause ? wrapped : error;
     });

@@ -5,8 +5,9 @@
 // 200 concurrent transactions, a server restart under transactions with `retry`, and `@dewey/db` without drizzle.
 import assert from "node:assert/strict";
 import { PGlite } from "@electric-sql/pglite";
-import { eq, sql } from "drizzle-orm";
-import { pgTable, serial, text } from "drizzle-orm/pg-core";
+import { eq, getTableName, sql } from "drizzle-orm";
+import { Cache, type MutationOption } from "drizzle-orm/cache/core";
+import { type PgTable, pgTable, serial, text } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
@@ -245,6 +246,46 @@ Deno.test("drizzle: db.$client is the connection; drizzle({ client }) works; log
   await reset(db as unknown as Db);
   await db.select().from(counter).where(eq(counter.id, 7));
   assert.deepEqual(logged.at(-1), 'select "id", "n" from "dz_counter" where "dz_counter"."id" = $1 -- [7]');
+});
+
+/** Drizzle's cache contract in brief: every select cached, every write to a table forgets that table's entries. */
+class MapCache extends Cache {
+  readonly entries = new Map<string, { value: unknown; tables: string[] }>();
+  gets = 0;
+  override strategy(): "all" {
+    return "all";
+  }
+  override get(key: string): Promise<unknown[] | undefined> {
+    this.gets++;
+    return Promise.resolve(this.entries.get(key)?.value as unknown[] | undefined);
+  }
+  override put(key: string, value: unknown, tables: string[]): Promise<void> {
+    this.entries.set(key, { value, tables });
+    return Promise.resolve();
+  }
+  override onMutate(params: MutationOption): Promise<void> {
+    const tables = [params.tables ?? []].flat().map((t) => typeof t === "string" ? t : getTableName(t as PgTable));
+    for (const [key, e] of this.entries) if (e.tables.some((t) => tables.includes(t))) this.entries.delete(key);
+    return Promise.resolve();
+  }
+}
+
+Deno.test("drizzle: Drizzle's cache serves repeated selects and is invalidated by writes; failures stay DrizzleQueryError", async () => {
+  await using conn = testDb({ pool_max: 2 });
+  const cache = new MapCache();
+  const db = drizzle(conn, { schema, cache });
+  await reset(db as unknown as Db);
+  await db.insert(counter).values({ id: 1, n: 1 });
+  const read = () => db.select().from(counter).where(eq(counter.id, 1));
+  assert.deepEqual(await read(), [{ id: 1, n: 1 }]);
+  await conn.query("UPDATE dz_counter SET n = 2"); // behind Drizzle's back: the cached rows stay
+  assert.deepEqual(await read(), [{ id: 1, n: 1 }]);
+  await db.update(counter).set({ n: 3 }); // through Drizzle: the table's entries go
+  assert.deepEqual(await read(), [{ id: 1, n: 3 }]);
+  assert.ok(cache.gets >= 3);
+  const error = await db.insert(counter).values({ id: 1, n: 1 }).then(() => undefined, (e) => e);
+  assert.equal(error?.constructor?.name, "DrizzleQueryError");
+  assert.equal(sqlState(error), "23505");
 });
 
 Deno.test("drizzle: migrate() applies a migrations folder once, as Drizzle's migrator does", async () => {
