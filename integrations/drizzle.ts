@@ -9,6 +9,8 @@
  *   `numeric[]` types Drizzle's column classes parse (so a `timestamp` never shifts with the process's time zone).
  * - `db.transaction(fn, { isolationLevel, accessMode, deferrable, retry, verifyCommit })` runs on one
  *   `@dewey/db` session; `tx.transaction()` nests as a SAVEPOINT; `tx.rollback()` rolls back as in Drizzle.
+ * - Only queries given a name (`.prepare("name")`) are prepared on the server, as on Drizzle's drivers;
+ *   `drizzle(db, { prepare: "all" })` prepares every parameterised one.
  *
  * @example
  * ```ts ignore
