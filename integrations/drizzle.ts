@@ -130,13 +130,17 @@ export interface DrizzleClient extends Queryable {
 
 /**
  * What `execute()` of raw SQL returns, as Drizzle's `postgres-js` driver does: the rows as objects, with the
- * command tag's verb and count beside them.
+ * command tag's verb and count beside them; `rows` and `rowCount` read as on its `node-postgres` driver.
  */
 export type DeweyRowList<R> = R[] & {
   /** Rows returned or affected. */
   count: number;
   /** The command tag's verb: `SELECT`, `INSERT`... */
   command: string;
+  /** The rows as a plain array, for code written against Drizzle's `node-postgres` driver (`const { rows } = ...`). */
+  readonly rows: R[];
+  /** `count`, under `node-postgres`'s name. */
+  readonly rowCount: number;
 };
 
 /** The result type of `db.execute()` on this driver (Drizzle's query result kind). */
@@ -278,9 +282,16 @@ export class DeweyPreparedQuery<T extends PreparedQueryConfig> extends PgPrepare
   }
 }
 
-/** Object rows as Drizzle's `postgres-js` driver returns them: the rows, with `count` and `command`. */
+/**
+ * Object rows as Drizzle's `postgres-js` driver returns them (the rows, with `count` and `command`), which also
+ * read as its `node-postgres` driver's result (`rows`, `rowCount`; not enumerated, so the rows compare as rows).
+ */
 function rowList(result: QueryResult<unknown>): DeweyRowList<Record<string, unknown>> {
-  return Object.assign(result.rows as Record<string, unknown>[], { count: result.rowCount, command: result.command });
+  const rows = result.rows as Record<string, unknown>[];
+  Object.defineProperties(rows, { rows: { value: rows.slice() }, rowCount: { value: result.rowCount } });
+  return Object.assign(rows, { count: result.rowCount, command: result.command }) as DeweyRowList<
+    Record<string, unknown>
+  >;
 }
 
 /**

@@ -235,6 +235,13 @@ Deno.test("drizzle: db.$client is the connection; drizzle({ client }) works; log
   await reset(db as unknown as Db);
   await db.select().from(counter).where(eq(counter.id, 7));
   assert.deepEqual(logged.at(-1), 'select "id", "n" from "dz_counter" where "dz_counter"."id" = $1 -- [7]');
+  // execute() reads as on Drizzle's postgres-js driver (an array with count and command) and as on its
+  // node-postgres driver (rows, rowCount, not enumerated).
+  const inserted = await db.execute<{ id: number }>(sql`insert into ${counter} values (1, 1), (2, 2) returning id`);
+  assert.deepEqual([inserted.count, inserted.command, inserted.rowCount], [2, "INSERT", 2]);
+  assert.deepEqual([...inserted], [{ id: 1 }, { id: 2 }]);
+  const { rows, rowCount } = await db.execute<{ n: number }>(sql`select n from ${counter} order by n`);
+  assert.deepEqual([rows, rowCount], [[{ n: 1 }, { n: 2 }], 2]);
 });
 
 /** Drizzle's cache contract in brief: every select cached, every write to a table forgets that table's entries. */
