@@ -497,6 +497,12 @@ export function drizzle<TSchema extends Record<string, unknown>, TClient extends
   const { client, ...config } = typeof (first as Partial<Queryable>).query === "function"
     ? { ...second, client: first as TClient }
     : first as DeweyDrizzleConfig<TSchema> & { client: TClient };
+  if (typeof client?.query !== "function" || typeof client.getSession !== "function") {
+    // A URL or another driver's client (Drizzle's own drivers take those): this driver needs the connection.
+    throw new TypeError(
+      "drizzle() takes a DatabaseConnection of @dewey/db or @dewey/db/edge: drizzle(await getConnection(url))",
+    );
+  }
   const dialect = new PgDialect({ casing: config.casing });
   const logger = config.logger === true ? new DefaultLogger() : config.logger || new NoopLogger();
   let schema: RelationalSchemaConfig<ExtractTablesWithRelations<TSchema>> | undefined;

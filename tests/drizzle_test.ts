@@ -232,6 +232,9 @@ Deno.test("drizzle: db.$client is the connection; drizzle({ client }) works; log
   });
   assert.equal(db.$client, conn);
   assert.ok(db instanceof DeweyDatabase);
+  for (const wrong of ["postgres://localhost/db", { connection: "postgres://localhost/db" }, postgres({ max: 1 })]) {
+    assert.throws(() => drizzle(wrong as never), /takes a DatabaseConnection/);
+  }
   await reset(db as unknown as Db);
   await db.select().from(counter).where(eq(counter.id, 7));
   assert.deepEqual(logged.at(-1), 'select "id", "n" from "dz_counter" where "dz_counter"."id" = $1 -- [7]');
