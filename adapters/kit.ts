@@ -92,13 +92,24 @@ export function customMode(mode: QueryMode | undefined): mode is QueryMode {
 export function rawTypes(mode: QueryMode | undefined): ((oid: number) => boolean) | undefined {
   const types = mode?.types;
   if (types === undefined || types === "parsed") return undefined;
-  if (types === "raw") return () => true;
+  if (types === "raw") return ALL_RAW;
   if (typeof types !== "object" || !Array.isArray(types.raw)) {
     throw new TypeError(`types must be "parsed", "raw" or { raw: [oid, ...] }, got ${JSON.stringify(types)}`);
   }
-  const oids = new Set(types.raw);
-  return (oid) => oids.has(oid);
+  // A frozen list (a query builder's constant, passed with every statement) is read once.
+  const frozen = Object.isFrozen(types.raw);
+  let test = frozen ? RAW_TESTS.get(types.raw) : undefined;
+  if (test === undefined) {
+    const oids = new Set(types.raw);
+    test = (oid) => oids.has(oid);
+    if (frozen) RAW_TESTS.set(types.raw, test);
+  }
+  return test;
 }
+
+const ALL_RAW = (): boolean => true;
+/** Memo of {@linkcode rawTypes} for frozen OID lists, which cannot change under it. */
+const RAW_TESTS = new WeakMap<readonly number[], (oid: number) => boolean>();
 
 /**
  * Builds the `QueryResult` every adapter returns: `command` is the tag's verb

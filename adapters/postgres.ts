@@ -370,24 +370,29 @@ class PostgresConnection implements DriverConnection {
     // Array rows or raw values take their own path, which leaves the default one as it is; a malformed mode throws
     // here, before anything is sent.
     const as = mode === undefined ? undefined : runAs(mode);
+    const prepare = mode?.prepare !== false;
     if (as !== undefined) {
       const shape = (rows: PgResult) => modeResult(lastSet(rows), mode!, this.parsers);
-      if (signal !== undefined) return this.#cancellable(text, params, signal, as, shape);
+      if (signal !== undefined) return this.#cancellable(text, params, signal, prepare, as, shape);
       const ticket = this.watch?.issue(params === undefined) ?? -1;
-      return gate.last = this.#settleAs(this.#send(text, params, as), this.written?.(), ticket, shape);
+      return gate.last = this.#settleAs(this.#send(text, params, prepare, as), this.written?.(), ticket, shape);
     }
-    if (signal !== undefined) return this.#cancellable(text, params, signal);
+    if (signal !== undefined) return this.#cancellable(text, params, signal, prepare);
     const ticket = this.watch?.issue(params === undefined) ?? -1;
-    return gate.last = this.#settle(this.#send(text, params), this.written?.(), ticket);
+    return gate.last = this.#settle(this.#send(text, params, prepare), this.written?.(), ticket);
   }
 
-  #send(text: string, params: readonly unknown[] | undefined, as?: "values" | "raw"): PgQuery {
+  #send(text: string, params: readonly unknown[] | undefined, prepare = true, as?: "values" | "raw"): PgQuery {
     // `unsafe` never prepares unless asked; asking still yields to the instance's `prepare` (config.prepare,
     // off with pgbouncer). Without a parameter list it is the simple protocol (several statements may go at once,
     // nothing is prepared). A list, even empty (a tagged template without values), takes the extended protocol:
     // the server plans the statement once and no RowDescription comes back per call (~20% less CPU on both sides
     // for `SELECT 1`, measured).
-    const q = this.sql.unsafe(text, toParams(params) as never[], params === undefined ? SIMPLE : EXTENDED);
+    const q = this.sql.unsafe(
+      text,
+      toParams(params) as never[],
+      params === undefined ? SIMPLE : prepare ? EXTENDED : UNNAMED,
+    );
     if (as !== undefined) (q as unknown as PgQuery)[as]();
     return q as unknown as PgQuery;
   }
@@ -440,6 +445,7 @@ class PostgresConnection implements DriverConnection {
     text: string,
     params: readonly unknown[] | undefined,
     signal: AbortSignal,
+    prepare: boolean,
     as?: "values" | "raw",
     shape?: (rows: PgResult) => QueryResult,
   ): Promise<QueryResult> {
@@ -448,7 +454,7 @@ class PostgresConnection implements DriverConnection {
       send: () => {
         const before = this.written?.();
         const ticket = this.watch?.issue(params === undefined) ?? -1;
-        q = this.#send(text, params, as);
+        q = this.#send(text, params, prepare, as);
         return shape === undefined ? this.#settle(q, before, ticket) : this.#settleAs(q, before, ticket, shape);
       },
       cancel: async () => {
@@ -556,6 +562,8 @@ const CANCEL_REQUEST_CODE = 80877102;
 
 const SIMPLE = { prepare: true, simple: true };
 const EXTENDED = { prepare: true, simple: false };
+/** `{ prepare: false }` in the statement's mode: the unnamed statement, parsed (and its parameters typed) anew. */
+const UNNAMED = { prepare: false, simple: false };
 
 /** Several statements (simple protocol) give one Result each: report the last, as every adapter does. */
 function lastResult(rows: PgResult): QueryResult {

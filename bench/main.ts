@@ -26,6 +26,7 @@ import { coldStart } from "./scenarios/cold_start.ts";
 import { coldStartNode } from "./scenarios/cold_start_node.ts";
 import { copyIn } from "./scenarios/copy_in.ts";
 import { cursor } from "./scenarios/cursor.ts";
+import { drizzlePkRead, drizzleTransaction } from "./scenarios/drizzle.ts";
 import { fakePool } from "./scenarios/fake_pool.ts";
 import { idleMemory } from "./scenarios/idle_memory.ts";
 import { installSize } from "./scenarios/install_size.ts";
@@ -51,6 +52,8 @@ export const SCENARIOS: readonly Scenario[] = [
   transaction,
   kyselyPkRead,
   kyselyTransaction,
+  drizzlePkRead,
+  drizzleTransaction,
   cursor,
   copyIn,
   notifyLatency,

@@ -115,6 +115,13 @@ export interface QueryMode {
    * stays `null`; `{ raw: [oid, ...] }`: only columns of those type OIDs stay text. Default `"parsed"`.
    */
   readonly types?: "parsed" | "raw" | { readonly raw: readonly number[] };
+  /**
+   * `false`: send a parameterised statement unnamed, parsed and its parameters typed anew each time, instead of
+   * preparing it once per connection (adapters that prepare: postgres.js). What ORMs ask for statements their
+   * users did not name, as their own drivers do: a prepared statement keeps the parameter types it was planned
+   * with, across a `DROP`/`CREATE` of what it names. Default `true` (subject to the `prepare` setting).
+   */
+  readonly prepare?: boolean;
 }
 
 /** Options of {@linkcode DriverConnection.cursor}. */

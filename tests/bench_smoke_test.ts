@@ -58,6 +58,8 @@ Deno.test("bench --quick --json runs every scenario and reports well-formed numb
     "transaction",
     "kysely-pk-read",
     "kysely-transaction",
+    "drizzle-pk-read",
+    "drizzle-transaction",
     "cursor-1m",
     "copy-in-1m",
     "notify-latency",
