@@ -43,7 +43,9 @@ import {
   type PgOptions,
   type PgResult,
   runAs,
+  sendAtOnce,
   toParams,
+  unnamedParams,
 } from "./postgres_values.ts";
 import { checkPgBouncerStartup } from "./postgres_pgbouncer.ts";
 import { openSocket, type SocketFactory } from "./postgres_socket.ts";
@@ -388,11 +390,15 @@ class PostgresConnection implements DriverConnection {
     // nothing is prepared). A list, even empty (a tagged template without values), takes the extended protocol:
     // the server plans the statement once and no RowDescription comes back per call (~20% less CPU on both sides
     // for `SELECT 1`, measured).
+    const values = toParams(params);
+    // An unnamed statement with parameters goes in one write when they need no type from the server.
+    const direct = values.length > 0 && (!prepare || !this.#options.prepare) ? unnamedParams(values) : undefined;
     const q = this.sql.unsafe(
       text,
-      toParams(params) as never[],
+      (direct ?? values) as never[],
       params === undefined ? SIMPLE : prepare ? EXTENDED : UNNAMED,
     );
+    if (direct !== undefined) sendAtOnce(q);
     if (as !== undefined) (q as unknown as PgQuery)[as]();
     return q as unknown as PgQuery;
   }
@@ -471,7 +477,10 @@ class PostgresConnection implements DriverConnection {
 
   cursor(text: string, params: readonly unknown[] | undefined, options: DriverCursorOptions): DriverCursor {
     if (this.closed) throw closedBeforeSent();
-    return openCursor(this.sql, text, toParams(params), options, this.parsers, this.#stream);
+    // A portal is unnamed: its statement goes in one write when its parameters need no type from the server.
+    const values = toParams(params);
+    const direct = values.length > 0 ? unnamedParams(values) : undefined;
+    return openCursor(this.sql, text, direct ?? values, direct !== undefined, options, this.parsers, this.#stream);
   }
 
   copyFrom(text: string, source: AsyncIterable<Uint8Array>, signal?: AbortSignal): Promise<{ rowCount: number }> {
@@ -497,7 +506,11 @@ class PostgresConnection implements DriverConnection {
 
   /** The instance's result parsers, for results in raw mode. */
   get parsers(): PgOptions["parsers"] {
-    return (this.sql as unknown as { options: PgOptions }).options.parsers;
+    return this.#options.parsers;
+  }
+
+  get #options(): PgOptions {
+    return (this.sql as unknown as { options: PgOptions }).options;
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@
 import type postgres from "postgres";
 import type { DriverCopyOut, DriverCursor, DriverCursorOptions } from "../src/contracts.ts";
 import { plainBytes } from "./kit.ts";
-import { modeResult, type PgOptions, type PgResult, runAs, wholeRows } from "./postgres_values.ts";
+import { modeResult, type PgOptions, type PgResult, runAs, sendAtOnce, wholeRows } from "./postgres_values.ts";
 
 type Sql = ReturnType<typeof postgres>;
 
@@ -73,11 +73,13 @@ const SIMPLE = { prepare: false, simple: true };
 /**
  * A cursor over `text` with postgres.js's protocol-level portal: each batch is one Execute with a row limit; the
  * portal lives in the connection's implicit transaction, so no other statement may run until it is closed.
+ * `atOnce` when `params` are what `unnamedParams` gives: the statement goes in one write (`sendAtOnce`).
  */
 export function openCursor(
   sql: Sql,
   text: string,
   params: readonly unknown[],
+  atOnce: boolean,
   options: DriverCursorOptions,
   parsers: PgOptions["parsers"],
   control: StreamControl,
@@ -85,6 +87,7 @@ export function openCursor(
   const mode = options.mode ?? {};
   const as = runAs(mode);
   const q = sql.unsafe(text, params as never[], EXTENDED) as unknown as PgQuery;
+  if (atOnce) sendAtOnce(q);
   if (as !== undefined) q[as]();
   const batches = q.cursor(options.batchSize)[Symbol.asyncIterator]();
   const { signal } = options;

@@ -17,6 +17,8 @@ export type PgOptions = {
   serializers: Record<number, ((value: unknown) => string) | undefined>;
   shared: { typeArrayMap: Record<number, number> };
   parameters: Record<string, string>;
+  /** The instance's `prepare` (config.prepare): false, every statement is unnamed. */
+  prepare: boolean;
 };
 
 /** A postgres.js result: rows (objects, or arrays with `.values()`/`.raw()`) plus what the server said. */
@@ -43,6 +45,7 @@ const PASSES_STRINGS = Symbol("passes strings");
  *   serializers: { 16: (x) => x === true ? "t" : "f" },
  *   shared: { typeArrayMap: {} },
  *   parameters: {},
+ *   prepare: true,
  * };
  * installValueRules(options);
  * assert(options.serializers[16]!("true") === "true" && options.serializers[16]!(false) === "f");
@@ -88,6 +91,57 @@ export function toParams(params: readonly unknown[] | undefined): readonly unkno
   }
   return params;
 }
+
+/**
+ * The parameters of an unnamed statement ({@linkcode toParams}'s) as postgres.js can bind them without knowing the
+ * server's types, so the statement goes in one write ({@linkcode sendAtOnce}): a plain object as its JSON text, the
+ * rest as they are (a string as is, a number as its text; a boolean, bigint or byte array with the type postgres.js
+ * declares for it, as it does when it asks). Undefined when an array is left (an array literal or, bound to json or
+ * jsonb, JSON: only the server knows which) or an instance of a class (postgres.js serialises it by the server's
+ * type). Returns `params` itself when nothing needs changing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { unnamedParams } from "./postgres_values.ts";
+ * assert.deepEqual(unnamedParams([1, "x", { a: 1 }, null]), [1, "x", '{"a":1}', null]);
+ * assert(unnamedParams([[1, 2]]) === undefined && unnamedParams([new Map()]) === undefined);
+ * ```
+ */
+export function unnamedParams(params: readonly unknown[]): readonly unknown[] | undefined {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < params.length; i++) {
+    const v = params[i];
+    if (typeof v !== "object" || v === null || v instanceof Uint8Array) continue;
+    const proto = Object.getPrototypeOf(v);
+    if (proto !== Object.prototype && proto !== null) return undefined;
+    (out ??= params.slice())[i] = jsonText(v);
+  }
+  return out ?? params;
+}
+
+/**
+ * postgres.js sends a parameterised statement it does not prepare as Parse, Describe and Flush, and Bind and
+ * Execute only once the server has said the parameters' types (it serialises by them): a round trip more, and
+ * nothing behind it is sent meanwhile. With every parameter already text ({@linkcode unnamedParams}) the types are
+ * not needed: this makes postgres.js write Parse, Describe, Bind, Execute and Sync at once, as it does for an
+ * unnamed statement without parameters. Its build step sets `describeFirst`; the own accessor keeps it false.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sendAtOnce } from "./postgres_values.ts";
+ * const q: { describeFirst: boolean } = { describeFirst: true };
+ * sendAtOnce(q);
+ * q.describeFirst = true;
+ * assert.equal(q.describeFirst, false);
+ * ```
+ */
+export function sendAtOnce(q: object): void {
+  Object.defineProperty(q, "describeFirst", AT_ONCE);
+}
+
+const AT_ONCE: PropertyDescriptor = Object.freeze({ get: () => false, set: () => {} });
 
 function toParam(value: unknown): unknown {
   if (value === undefined) return null; // NULL, as on the other adapters (postgres.js refuses undefined)

@@ -21,9 +21,10 @@ Deno.test("parameter table under TZ=America/New_York and TZ=Asia/Kolkata, on pos
       const local = await run(["eval", "console.log(new Date(2024, 0, 1).getTimezoneOffset())"], tz);
       assert.equal(local.out.trim(), String(offset), `the child process runs in ${tz}`);
       const files = ["postgres", "neon", "pglite"].map((a) => `tests/conformance_${a}_test.ts`);
+      files.push("tests/postgres_unnamed_test.ts"); // postgres.js again, with every statement unnamed, both ways
       const { code, out } = await run(["test", "-A", "--no-check", "--filter", "parameter table", ...files], tz);
       assert.equal(code, 0, `TZ=${tz}:\n${out}`);
-      assert.match(out, /ok \| 3 passed \| 0 failed/, `TZ=${tz}: the three adapters ran the table\n${out}`);
+      assert.match(out, /ok \| 5 passed \| 0 failed/, `TZ=${tz}: the three adapters ran the table\n${out}`);
     }),
   );
 });

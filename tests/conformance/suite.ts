@@ -102,60 +102,8 @@ let tables = 0;
  * ```
  */
 export function runConformance(name: string, makeDb: MakeDb, capabilities: ConformanceCapabilities): void {
-  const caps = {
-    maxConnections: Infinity,
-    scopedSessions: true,
-    refuses: [],
-    copyBackpressure: { from: false, to: false },
-    ...capabilities,
-  };
-  const test = (title: string, fn: () => Promise<void>) => Deno.test(`${name}: ${title}`, fn);
-  const open = async (settings: Record<string, unknown> = {}) => await makeDb(settings);
-
-  /** A table unique to this run, created through the database under test, dropped at dispose. */
-  const table = async (db: DatabaseConnection, columns: string): Promise<TestTable> => {
-    const t = `dewey_conf_${name.replace(/\W/g, "_")}_${Deno.pid}_${++tables}`;
-    await db.query(`DROP TABLE IF EXISTS ${t}`);
-    await db.query(`CREATE TABLE ${t} (${columns})`);
-    return {
-      name: t,
-      count: async (where = "true") =>
-        Number((await db.query(`SELECT count(*) AS n FROM ${t} WHERE ${where}`)).rows[0].n),
-      [Symbol.asyncDispose]: async () => void await db.query(`DROP TABLE IF EXISTS ${t}`),
-    };
-  };
-
-  test("queries with parameters: rows, command, rowCount, fields, sql tag", async () => {
-    await using db = await open();
-    await using t = await table(db, "id serial PRIMARY KEY, v text");
-    const r = await db.query("SELECT $1::int AS n, $2::text AS s, $3::text AS nothing, $4::bool AS yes", [
-      1,
-      "x",
-      null,
-      true,
-    ]);
-    assert.deepEqual(r.rows, [{ n: 1, s: "x", nothing: null, yes: true }]);
-    assert.equal(r.command, "SELECT");
-    assert.equal(r.rowCount, 1);
-    assert.deepEqual(r.fields.map((f) => [f.name, f.dataTypeID]), [["n", 23], ["s", 25], ["nothing", 25], [
-      "yes",
-      16,
-    ]]);
-    const ins = await db.query(`INSERT INTO ${t.name} (v) VALUES ($1), ($2), ($3)`, ["a", "b", "c"]);
-    assert.equal(ins.command, "INSERT");
-    assert.equal(ins.rowCount, 3);
-    const upd = await db.query(`UPDATE ${t.name} SET v = upper(v) WHERE v <> $1`, ["a"]);
-    assert.deepEqual([upd.command, upd.rowCount], ["UPDATE", 2]);
-    const v = "B";
-    assert.deepEqual(await db.query(`SELECT v FROM ${t.name} WHERE v = $1`, [v]).then((x) => x.rows), [{ v: "B" }]);
-    assert.deepEqual(await db.sql`SELECT ${v}::text || ${"!"}::text AS s`, [{ s: "B!" }]);
-    const empty = await db.query(`SELECT v FROM ${t.name} WHERE false`);
-    assert.deepEqual([empty.rows, empty.rowCount, empty.fields.map((f) => f.name)], [[], 0, ["v"]]);
-    const ddl = await db.query(`CREATE INDEX ON ${t.name} (v)`);
-    assert.equal(ddl.command, "CREATE");
-    const multi = await db.query("SELECT 1 AS one; SELECT 2 AS two");
-    assert.deepEqual(multi.rows, [{ two: 2 }]);
-  });
+  const shared = conformance(name, makeDb, capabilities);
+  const { caps, test, open, table } = shared;
 
   test("result types: int8/numeric strings, timestamptz Date, json parsed, bytea Uint8Array, arrays", async () => {
     await using db = await open();
@@ -189,26 +137,6 @@ export function runConformance(name: string, makeDb: MakeDb, capabilities: Confo
     assert.deepEqual(row.nested, [[1, 2], [3, 4]]);
     assert.deepEqual(row.earr, []);
     assert.equal(Object.getPrototypeOf((row.byarr as Uint8Array[])[0]), Uint8Array.prototype);
-  });
-
-  test("parameters of every kind round-trip: Date, Uint8Array, bigint, object as JSON, arrays", async () => {
-    await using db = await open();
-    const when = new Date("2024-05-06T07:08:09.123Z");
-    const bytes = new Uint8Array([0, 1, 254, 255]);
-    const { rows: [row] } = await db.query(
-      "SELECT $1::timestamptz AS ts, $2::bytea AS b, $3::int8 AS big, $4::jsonb AS j, $5::int[] AS arr, " +
-        "$6::text[] AS tarr, $7::timestamptz[] AS tsarr, $8::bool[] AS barr, 2 = ANY($9) AS member",
-      [when, bytes, 9007199254740993n, { k: "v" }, [1, 2], ["a b", null, 'q"z'], [when, null], [true, false], [1, 2]],
-    );
-    assert.deepEqual(row.tarr, ["a b", null, 'q"z']);
-    assert.deepEqual(row.tsarr, [when, null]);
-    assert.deepEqual(row.barr, [true, false]);
-    assert.equal(row.member, true);
-    assert.equal((row.ts as Date).toISOString(), when.toISOString());
-    assert.deepEqual([...(row.b as Uint8Array)], [0, 1, 254, 255]);
-    assert.equal(row.big, "9007199254740993");
-    assert.deepEqual(row.j, { k: "v" });
-    assert.deepEqual(row.arr, [1, 2]);
   });
 
   test("sessions: commit on return, rollback on throw, await using rolls back unless committed", async () => {
@@ -433,7 +361,6 @@ export function runConformance(name: string, makeDb: MakeDb, capabilities: Confo
     await check.query(`DROP TABLE ${t.name}`);
   });
 
-  const shared: Conformance = { name, caps, test, open, table };
   valueTests(shared);
   streamTests(shared);
   listenTests(shared);
@@ -447,4 +374,47 @@ export function runConformance(name: string, makeDb: MakeDb, capabilities: Confo
       assert.equal(db.stats().opened, 0);
     });
   }
+}
+
+/**
+ * Registers the value tests alone (values.ts: parameters, row and type modes) and the stream tests (streams.ts:
+ * cursors, COPY), each named `"<name>: ..."`: for another configuration of an adapter whose whole suite runs
+ * elsewhere.
+ *
+ * @example
+ * ```ts ignore
+ * runValueConformance("postgres prepare=false", (s) => testDb({ prepare: false, ...s }), { cancel: true });
+ * ```
+ */
+export function runValueConformance(name: string, makeDb: MakeDb, capabilities: ConformanceCapabilities): void {
+  const shared = conformance(name, makeDb, capabilities);
+  valueTests(shared);
+  streamTests(shared);
+}
+
+/** What the suite's parts share, for one adapter. */
+function conformance(name: string, makeDb: MakeDb, capabilities: ConformanceCapabilities): Conformance {
+  const caps = {
+    maxConnections: Infinity,
+    scopedSessions: true,
+    refuses: [],
+    copyBackpressure: { from: false, to: false },
+    ...capabilities,
+  };
+  const test = (title: string, fn: () => Promise<void>) => Deno.test(`${name}: ${title}`, fn);
+  const open = async (settings: Record<string, unknown> = {}) => await makeDb(settings);
+
+  /** A table unique to this run, created through the database under test, dropped at dispose. */
+  const table = async (db: DatabaseConnection, columns: string): Promise<TestTable> => {
+    const t = `dewey_conf_${name.replace(/\W/g, "_")}_${Deno.pid}_${++tables}`;
+    await db.query(`DROP TABLE IF EXISTS ${t}`);
+    await db.query(`CREATE TABLE ${t} (${columns})`);
+    return {
+      name: t,
+      count: async (where = "true") =>
+        Number((await db.query(`SELECT count(*) AS n FROM ${t} WHERE ${where}`)).rows[0].n),
+      [Symbol.asyncDispose]: async () => void await db.query(`DROP TABLE IF EXISTS ${t}`),
+    };
+  };
+  return { name, caps, test, open, table };
 }
