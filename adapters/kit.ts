@@ -201,6 +201,24 @@ export function jsonText(value: unknown): string {
 }
 
 /**
+ * An object literal (or `Object.create(null)`), not an instance of a class: every adapter binds one as its JSON
+ * text, whatever the parameter's type (a driver would send `"[object Object]"` to a text column).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPlainObject } from "./kit.ts";
+ * assert(isPlainObject({ a: 1 }) && isPlainObject(Object.create(null)));
+ * assert(!isPlainObject(new Date()) && !isPlainObject([1]) && !isPlainObject(new Uint8Array()) && !isPlainObject("x"));
+ * ```
+ */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
  * The library's error for a driver's server `ErrorResponse` (an error object
  * with a five-character SQLSTATE `code` and a `severity`, whichever driver
  * made it), or undefined when `error` is something else.

@@ -41,7 +41,17 @@ import type {
   QueryResult,
 } from "../src/contracts.ts";
 import { DatabaseConnectionError } from "../src/errors.ts";
-import { customMode, fromServerError, missingPackage, OID, parseTimestamp, rawTypes, shapeResult } from "./kit.ts";
+import {
+  customMode,
+  fromServerError,
+  isPlainObject,
+  jsonText,
+  missingPackage,
+  OID,
+  parseTimestamp,
+  rawTypes,
+  shapeResult,
+} from "./kit.ts";
 import { collect, copyFromBlob, copyToBlob, pgliteClosed, PgliteListenConnection, readBlob } from "./pglite_stream.ts";
 
 /**
@@ -404,7 +414,8 @@ class PgliteConnection implements DriverConnection {
         const results = await this.pg.exec(text, options);
         return toResult(results.at(-1), mode);
       }
-      return toResult(await this.pg.query(text, params as unknown[], options), mode);
+      const values = params.some(isPlainObject) ? params.map((v) => isPlainObject(v) ? jsonText(v) : v) : params;
+      return toResult(await this.pg.query(text, values as unknown[], options), mode);
     } catch (error) {
       throw this.#mapError(error);
     }

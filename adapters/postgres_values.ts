@@ -8,7 +8,7 @@
  */
 
 import type { FieldInfo, QueryMode, QueryResult, Row } from "../src/contracts.ts";
-import { customMode, jsonText, OID, parseTimestamp, rawTypes, shapeResult } from "./kit.ts";
+import { customMode, isPlainObject, jsonText, OID, parseTimestamp, rawTypes, shapeResult } from "./kit.ts";
 import { serializeArray } from "./pg_array.ts";
 
 /** The parts of a postgres.js instance's `options` the adapter reads and adjusts. */
@@ -56,6 +56,8 @@ const PASSES_STRINGS = Symbol("passes strings");
 export function installValueRules(options: PgOptions): void {
   const serializers = options.serializers;
   serializers[OID.JSON] = serializers[OID.JSONB] = jsonText;
+  // postgres.js sends "f" for anything but `true`: a 1 would silently become false. Its text lets the server decide.
+  serializers[OID.BOOL] = boolText;
   for (const key of Object.keys(serializers)) {
     const own = serializers[Number(key)];
     if (own === undefined || (own as { [PASSES_STRINGS]?: true })[PASSES_STRINGS]) continue;
@@ -63,6 +65,10 @@ export function installValueRules(options: PgOptions): void {
     serializers[Number(key)] = Object.assign(passing, { [PASSES_STRINGS]: true as const });
   }
   options.parsers[OID.TIMESTAMP] = parseTimestamp;
+}
+
+function boolText(value: unknown): string {
+  return typeof value === "boolean" ? (value ? "t" : "f") : String(value);
 }
 
 const NO_PARAMS: readonly unknown[] = Object.freeze([]);
@@ -85,7 +91,10 @@ export function toParams(params: readonly unknown[] | undefined): readonly unkno
   if (params === undefined) return NO_PARAMS;
   for (let i = 0; i < params.length; i++) {
     const v = params[i];
-    if (v === undefined || (typeof v === "object" && v !== null && (v instanceof Date || Array.isArray(v)))) {
+    if (
+      v === undefined ||
+      (typeof v === "object" && v !== null && (v instanceof Date || Array.isArray(v) || isPlainObject(v)))
+    ) {
       return params.map(toParam);
     }
   }
@@ -93,9 +102,9 @@ export function toParams(params: readonly unknown[] | undefined): readonly unkno
 }
 
 /**
- * The parameters of an unnamed statement ({@linkcode toParams}'s) as postgres.js can bind them without knowing the
- * server's types, so the statement goes in one write ({@linkcode sendAtOnce}): a plain object as its JSON text, the
- * rest as they are (a string as is, a number as its text; a boolean, bigint or byte array with the type postgres.js
+ * The parameters of an unnamed statement ({@linkcode toParams}'s, where a plain object is already its JSON text) when
+ * postgres.js can bind them without knowing the server's types, so the statement goes in one write
+ * ({@linkcode sendAtOnce}): as they are (a string as is, a number as its text; a boolean, bigint or byte array with the type postgres.js
  * declares for it, as it does when it asks). Undefined when an array is left (an array literal or, bound to json or
  * jsonb, JSON: only the server knows which) or an instance of a class (postgres.js serialises it by the server's
  * type). Returns `params` itself when nothing needs changing.
@@ -104,20 +113,16 @@ export function toParams(params: readonly unknown[] | undefined): readonly unkno
  * ```ts
  * import assert from "node:assert/strict";
  * import { unnamedParams } from "./postgres_values.ts";
- * assert.deepEqual(unnamedParams([1, "x", { a: 1 }, null]), [1, "x", '{"a":1}', null]);
+ * assert.deepEqual(unnamedParams([1, "x", '{"a":1}', null]), [1, "x", '{"a":1}', null]);
  * assert(unnamedParams([[1, 2]]) === undefined && unnamedParams([new Map()]) === undefined);
  * ```
  */
 export function unnamedParams(params: readonly unknown[]): readonly unknown[] | undefined {
-  let out: unknown[] | undefined;
   for (let i = 0; i < params.length; i++) {
     const v = params[i];
-    if (typeof v !== "object" || v === null || v instanceof Uint8Array) continue;
-    const proto = Object.getPrototypeOf(v);
-    if (proto !== Object.prototype && proto !== null) return undefined;
-    (out ??= params.slice())[i] = jsonText(v);
+    if (typeof v === "object" && v !== null && !(v instanceof Uint8Array)) return undefined;
   }
-  return out ?? params;
+  return params;
 }
 
 /**
@@ -146,7 +151,9 @@ const AT_ONCE: PropertyDescriptor = Object.freeze({ get: () => false, set: () =>
 function toParam(value: unknown): unknown {
   if (value === undefined) return null; // NULL, as on the other adapters (postgres.js refuses undefined)
   if (value instanceof Date) return value.toISOString();
-  return Array.isArray(value) ? arrayParam(value) : value;
+  if (Array.isArray(value)) return arrayParam(value);
+  // JSON text whatever the column (json and jsonb parse it; postgres.js would send "[object Object]" to text).
+  return isPlainObject(value) ? jsonText(value) : value;
 }
 
 /**

@@ -64,6 +64,17 @@ export function valueTests({ test, open, table }: Conformance): void {
     assert.deepEqual(row.arr, [1, 2]);
   });
 
+  test("a value bound to a column of another kind is what the server makes of its text, never silently changed", async () => {
+    await using db = await open();
+    // A number to bool: the server reads "1"/"0" (postgres.js's own serializer would send "f" for any non-true).
+    const b = await db.query("SELECT $1::bool AS one, $2::bool AS zero, $3::int AS n", [1, 0, "7"]);
+    assert.deepEqual(b.rows, [{ one: true, zero: false, n: 7 }]);
+    await assert.rejects(db.query("SELECT $1::bool AS two", [2]), /boolean/); // the server's 22P02, or PGlite's own
+    // A plain object to text: its JSON, as json and jsonb get it (not "[object Object]").
+    const o = await db.query("SELECT $1::text AS t, $2::jsonb AS j", [{ a: 1 }, { a: 1 }]);
+    assert.deepEqual(o.rows, [{ t: '{"a":1}', j: { a: 1 } }]);
+  });
+
   test("row modes: rowMode array keeps duplicate columns in order; fields give names and type OIDs", async () => {
     await using db = await open();
     const text = "SELECT 1 AS id, 2 AS id, 'x'::text AS name, '\\x0102'::bytea AS b";
