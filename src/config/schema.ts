@@ -6,7 +6,7 @@
  * libpq's (`libpq.ts` lists libpq's, with what this library does with each).
  *
  * Each schema is built on first use: a URL sets five or six keys, and building
- * all sixty at import cost a cold start ~5 ms.
+ * all sixty at import would add to every cold start (the `cold-start` scenario).
  *
  * @module
  */
