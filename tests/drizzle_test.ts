@@ -12,13 +12,11 @@ import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import postgres from "postgres";
 import { createDriver as createPgliteDriver } from "../adapters/pglite.ts";
-import { serveWsProxy } from "../adapters/wsproxy.ts";
-import { createNeonDriver, DatabaseConnection as EdgeDatabaseConnection } from "../edge.ts";
-import { DeweyDatabase, drizzle, migrate } from "../integrations/drizzle.ts";
+import { DeweyDatabase, drizzle, type DrizzleClient, migrate } from "../integrations/drizzle.ts";
 import { DatabaseConnection, DatabaseConnectionError } from "../mod.ts";
 import { startCluster } from "./helpers/cluster.ts";
 import { admin, appName, backends, TEST_URL, testDb } from "./helpers/db.ts";
-import { testTarget } from "./helpers/neon.ts";
+import { edgeNeonDb } from "./helpers/neon.ts";
 import { type Case, CASES, counter, type Db, reset, schema, sqlState } from "./drizzle_cases.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -39,8 +37,8 @@ function postgresJs(url = TEST_URL): ReturnType<typeof postgres> {
   return postgres(url, { max: 4, onnotice: () => {}, idle_timeout: 0 });
 }
 
-Deno.test("drizzle on postgres.js: every case reads what Drizzle's postgres-js driver reads", async (t) => {
-  await using conn = testDb({ pool_max: 10 });
+/** Every case on `conn` under Drizzle, against Drizzle's postgres-js driver on the test database. */
+async function againstPostgresJs(t: Deno.TestContext, conn: DrizzleClient): Promise<void> {
   const client = postgresJs();
   try {
     const ours = drizzle(conn, { schema }) as unknown as Db;
@@ -49,6 +47,11 @@ Deno.test("drizzle on postgres.js: every case reads what Drizzle's postgres-js d
   } finally {
     await client.end();
   }
+}
+
+Deno.test("drizzle on postgres.js: every case reads what Drizzle's postgres-js driver reads", async (t) => {
+  await using conn = testDb({ pool_max: 10 });
+  await againstPostgresJs(t, conn);
 });
 
 Deno.test("drizzle on PGlite: every case reads what Drizzle's pglite driver reads on the same instance", async (t) => {
@@ -71,28 +74,9 @@ Deno.test("drizzle on PGlite: every case reads what Drizzle's pglite driver read
   }
 });
 
-/** The edge entry's Neon adapter through a local WebSocket proxy (the test database behind it). */
-function edgeNeon(settings: Record<string, unknown> = {}): EdgeDatabaseConnection & AsyncDisposable {
-  const target = testTarget();
-  const proxy = serveWsProxy({ target: { host: target.host, port: target.port }, port: 0 });
-  const db = new EdgeDatabaseConnection({
-    postgres: { driver: "neon", ...target, ws_proxy: proxy.wsProxy, health_check_interval: 0, ...settings },
-  }, { driver: createNeonDriver, logger: false });
-  return Object.assign(db, {
-    [Symbol.asyncDispose]: () => db.close().finally(() => proxy.close()),
-  });
-}
-
 Deno.test("drizzle on the edge entry (Neon adapter through the local proxy): every case reads what postgres-js reads", async (t) => {
-  await using conn = edgeNeon({ pool_max: 4 });
-  const client = postgresJs();
-  try {
-    const ours = drizzle(conn, { schema }) as unknown as Db;
-    const theirs = drizzlePostgresJs(client, { schema }) as unknown as Db;
-    for (const c of CASES) await same(t, c, ours, theirs);
-  } finally {
-    await client.end();
-  }
+  await using conn = edgeNeonDb({ pool_max: 4 });
+  await againstPostgresJs(t, conn);
 });
 
 /** `n` concurrent transactions, each reading the counter FOR UPDATE and writing it plus one; the final count. */

@@ -7,6 +7,7 @@
 
 import { createDriver } from "../../adapters/neon.ts";
 import { serveWsProxy, type WsProxy } from "../../adapters/wsproxy.ts";
+import { DatabaseConnection as EdgeDatabaseConnection } from "../../edge.ts";
 import { DatabaseConnection, type DatabaseConnectionOptions } from "../../mod.ts";
 import { TEST_URL } from "./db.ts";
 import { freePort } from "./net.ts";
@@ -22,18 +23,20 @@ export function testTarget(url = TEST_URL): { host: string; port: number; dbname
   };
 }
 
-/** A `DatabaseConnection` that also stops its proxy when closed. */
-class ProxiedDb extends DatabaseConnection {
-  readonly proxy: WsProxy;
+/** `db`, which also stops `proxy` when closed. */
+function closingProxy<T extends DatabaseConnection | EdgeDatabaseConnection>(
+  db: T,
+  proxy: WsProxy,
+): T & { proxy: WsProxy } {
+  const close = db.close.bind(db);
+  return Object.assign(db, { proxy, close: () => close().finally(() => proxy.close()) });
+}
 
-  constructor(config: Record<string, unknown>, options: DatabaseConnectionOptions, proxy: WsProxy) {
-    super(config, options);
-    this.proxy = proxy;
-  }
-
-  override close(): Promise<void> {
-    return super.close().finally(() => this.proxy.close());
-  }
+/** The Neon adapter's configuration for the test database (or `url`) through `proxy`, with `settings` on top. */
+function neonConfig(proxy: WsProxy, settings: Record<string, unknown>, url: string): Record<string, unknown> {
+  return {
+    postgres: { driver: "neon", ...testTarget(url), ws_proxy: proxy.wsProxy, health_check_interval: 0, ...settings },
+  };
 }
 
 /**
@@ -54,19 +57,28 @@ export function neonDb(
 ): DatabaseConnection & { proxy: WsProxy } {
   const t = testTarget(url);
   const proxy = serveWsProxy({ target: { host: t.host, port: t.port }, port: 0 });
-  return new ProxiedDb(
-    {
-      postgres: {
-        driver: "neon",
-        ...t,
-        ws_proxy: proxy.wsProxy,
-        health_check_interval: 0,
-        ...settings,
-      },
-    },
-    { driver: createDriver, logger: false, ...options },
-    proxy,
-  );
+  const db = new DatabaseConnection(neonConfig(proxy, settings, url), {
+    driver: createDriver,
+    logger: false,
+    ...options,
+  });
+  return closingProxy(db, proxy);
+}
+
+/**
+ * {@linkcode neonDb} on the edge entry (`@dewey/db/edge`): what a Worker or Deno Deploy application builds.
+ *
+ * @example
+ * ```ts ignore
+ * await using db = edgeNeonDb({ pool_max: 4 });
+ * await db.query("SELECT 1");
+ * ```
+ */
+export function edgeNeonDb(settings: Record<string, unknown> = {}): EdgeDatabaseConnection & { proxy: WsProxy } {
+  const t = testTarget();
+  const proxy = serveWsProxy({ target: { host: t.host, port: t.port }, port: 0 });
+  const db = new EdgeDatabaseConnection(neonConfig(proxy, settings, TEST_URL), { driver: createDriver, logger: false });
+  return closingProxy(db, proxy);
 }
 
 /**
