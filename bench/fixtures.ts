@@ -14,6 +14,12 @@ export const ITEMS = "dewey_bench_items";
 export const ITEM_COUNT = 10_000;
 
 /**
+ * The shape of the primary-key read scenarios (`pk-read`, and the same read under Kysely and Drizzle), so that they
+ * stay comparable: 64 callers on 10 connections, 20 000 reads a round, 5 rounds.
+ */
+export const PK_READ_SHAPE = { connections: 10, concurrency: 64, perRound: 20_000, rounds: 5 } as const;
+
+/**
  * Creates and fills the table if it is missing (under an advisory lock, so
  * two bench runs at once do not race).
  *

@@ -13,7 +13,7 @@ import { integer, type PgDatabase, type PgQueryResultHKT, pgTable, text } from "
 import { drizzle as drizzlePostgresJs } from "drizzle-orm/postgres-js";
 import { drizzle } from "../../integrations/drizzle.ts";
 import { OURS, PG, RAW, type Trio } from "../contenders.ts";
-import { ensureItems, ids, ITEMS } from "../fixtures.ts";
+import { ensureItems, ids, ITEMS, PK_READ_SHAPE } from "../fixtures.ts";
 import { pairedMedian, target } from "../stats.ts";
 import { throughput } from "../throughput.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../types.ts";
@@ -45,10 +45,7 @@ export const drizzlePkRead: Scenario = {
     const keys = ids(4096);
     const { samples, results, perRound } = await throughput(ctx, {
       setup: () => ensureItems(ctx.url),
-      connections: 10,
-      concurrency: 64,
-      perRound: 20_000,
-      rounds: 5,
+      ...PK_READ_SHAPE,
       ops: (trio) => {
         const prepared = Object.entries(orms(trio)).map(([name, db]) => {
           const byId = db.select().from(items).where(eq(items.id, sql.placeholder("id"))).prepare("dz_bench_pk");

@@ -15,7 +15,7 @@ import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import type pg from "pg";
 import { DeweyDialect } from "../../integrations/kysely.ts";
 import { openPg, OURS, PG, RAW, type Trio } from "../contenders.ts";
-import { ensureItems, ids, ITEMS } from "../fixtures.ts";
+import { ensureItems, ids, ITEMS, PK_READ_SHAPE } from "../fixtures.ts";
 import { pairedMedian, target } from "../stats.ts";
 import { throughput, type ThroughputSpec } from "../throughput.ts";
 import type { BenchContext, ContenderResult, Scenario, ScenarioResult } from "../types.ts";
@@ -95,7 +95,7 @@ export const kyselyPkRead: Scenario = {
     const keys = ids(4096);
     const { results, ratio, perRound, rounds } = await kyselyThroughput(
       ctx,
-      { concurrency: 64, perRound: 20_000, rounds: 5 },
+      PK_READ_SHAPE,
       (k, i) =>
         k.selectFrom("dewey_bench_items").select(["id", "name", "n"]).where("id", "=", keys[i & 4095]).execute(),
       ({ raw }) => (i) => raw`SELECT id, name, n FROM dewey_bench_items WHERE id = ${keys[i & 4095]}`,

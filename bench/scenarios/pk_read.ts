@@ -6,7 +6,7 @@
  */
 
 import { OURS, PG, PGBENCH, RAW } from "../contenders.ts";
-import { ensureItems, ids, ITEM_COUNT, ITEMS } from "../fixtures.ts";
+import { ensureItems, ids, ITEM_COUNT, ITEMS, PK_READ_SHAPE } from "../fixtures.ts";
 import { pairedMedian } from "../stats.ts";
 import { throughput } from "../throughput.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../types.ts";
@@ -19,10 +19,7 @@ export const pkRead: Scenario = {
     const text = `SELECT id, name, n FROM ${ITEMS} WHERE id = $1`;
     const { samples, results, perRound } = await throughput(ctx, {
       setup: () => ensureItems(ctx.url),
-      connections: 10,
-      concurrency: 64,
-      perRound: 20_000,
-      rounds: 5,
+      ...PK_READ_SHAPE,
       ops: ({ ours, raw, pg }) => ({
         [OURS]: (i) => ours.sql`SELECT id, name, n FROM dewey_bench_items WHERE id = ${keys[i & 4095]}`,
         [RAW]: (i) => raw`SELECT id, name, n FROM dewey_bench_items WHERE id = ${keys[i & 4095]}`,
